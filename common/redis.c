@@ -1,0 +1,489 @@
+/*
+ * redis.c - a blocking hiredis connection with time-outs and one reconnect.
+ *
+ * The connection is opened eagerly (so a wrong URL fails at start, not at the
+ * first query) and replaced lazily: before each command a zero-time poll(2)
+ * tells whether the server has closed the socket since the last reply, which
+ * catches restarts and idle time-outs without sending anything twice. Only a
+ * connection that breaks while a command is in flight costs a retry.
+ */
+#define _GNU_SOURCE /* asprintf, open_memstream, POLLRDHUP, strndup */
+
+#include "redis.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LYC_REDIS_DEFAULT_PORT 6379
+#define LYC_REDIS_SCHEME       "redis://"
+#define LYC_REDIS_MAX_DB       1000000
+#define LYC_REDIS_ATTEMPTS     2 /* the first try and one reconnect */
+
+struct lyc_redis_t {
+    lyc_redis_url_t url;
+    struct timeval timeout;
+    redisContext *ctx; /* NULL while disconnected */
+    char *peer;        /* "host:port" */
+    char error[512];   /* last failure, truncated to fit */
+};
+
+/* ------------------------------------------------------------------------ */
+/* URL parsing                                                               */
+
+static int s_fail(char *errstr, size_t errstr_size, const char *reason)
+{
+    if (errstr && errstr_size > 0)
+        snprintf(errstr, errstr_size, "%s", reason);
+    return -1;
+}
+
+static int s_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Copies len bytes of src, decoding %XX escapes. Returns a new string, or
+ * NULL on a malformed escape, an escaped NUL or no memory. */
+static char *s_percent_decode(const char *src, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] != '%') {
+            out[n++] = src[i];
+            continue;
+        }
+        int hi = i + 2 < len ? s_hex_value((unsigned char) src[i + 1]) : -1;
+        int lo = i + 2 < len ? s_hex_value((unsigned char) src[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            return NULL;
+        }
+        out[n++] = (char) (hi * 16 + lo);
+        i += 2;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Parses a decimal number of len bytes in [min, max]; returns -1 if it is not. */
+static long s_parse_number(const char *s, size_t len, long min, long max)
+{
+    long value = 0;
+    if (len == 0 || len > 9)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char) s[i]))
+            return -1;
+        value = value * 10 + (s[i] - '0');
+    }
+    return value >= min && value <= max ? value : -1;
+}
+
+/* "[user]:password" -> url->username, url->password. */
+static int s_parse_userinfo(const char *s, size_t len, lyc_redis_url_t *url, char *errstr,
+                            size_t errstr_size)
+{
+    const char *colon = memchr(s, ':', len);
+    if (!colon)
+        return s_fail(errstr, errstr_size, "credentials must be ':password@' or 'user:password@'");
+    size_t user_len = (size_t) (colon - s);
+    if (user_len > 0) {
+        url->username = s_percent_decode(s, user_len);
+        if (!url->username)
+            return s_fail(errstr, errstr_size, "bad %-escape in the user name");
+    }
+    url->password = s_percent_decode(colon + 1, len - user_len - 1);
+    if (!url->password)
+        return s_fail(errstr, errstr_size, "bad %-escape in the password");
+    return 0;
+}
+
+/* "host[:port]" or "[v6addr][:port]" -> url->host, url->port. */
+static int s_parse_hostport(const char *s, size_t len, lyc_redis_url_t *url, char *errstr,
+                            size_t errstr_size)
+{
+    const char *host = s;
+    size_t host_len;
+    const char *rest;
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close)
+            return s_fail(errstr, errstr_size, "unterminated '[' in the host");
+        host = s + 1;
+        host_len = (size_t) (close - host);
+        rest = close + 1;
+    } else {
+        const char *colon = memchr(s, ':', len);
+        host_len = colon ? (size_t) (colon - s) : len;
+        rest = s + host_len;
+    }
+    size_t rest_len = len - (size_t) (rest - s);
+    if (host_len == 0)
+        return s_fail(errstr, errstr_size, "the URL names no host");
+    url->port = LYC_REDIS_DEFAULT_PORT;
+    if (rest_len > 0) {
+        long port = rest[0] == ':' ? s_parse_number(rest + 1, rest_len - 1, 1, 65535) : -1;
+        if (port < 0)
+            return s_fail(errstr, errstr_size, "the port must be a number in 1..65535");
+        url->port = (int) port;
+    }
+    url->host = strndup(host, host_len);
+    if (!url->host)
+        return s_fail(errstr, errstr_size, "out of memory");
+    return 0;
+}
+
+/* "" or "/" or "/<db>" -> url->db. */
+static int s_parse_path(const char *s, lyc_redis_url_t *url, char *errstr, size_t errstr_size)
+{
+    url->db = 0;
+    if (s[0] == '\0' || strcmp(s, "/") == 0)
+        return 0;
+    long db = s_parse_number(s + 1, strlen(s + 1), 0, LYC_REDIS_MAX_DB);
+    if (db < 0)
+        return s_fail(errstr, errstr_size, "the path must be '/<database number>'");
+    url->db = (int) db;
+    return 0;
+}
+
+int lyc_redis_url_parse(const char *text, lyc_redis_url_t *url, char *errstr, size_t errstr_size)
+{
+    memset(url, 0, sizeof *url);
+    if (!text || strncasecmp(text, LYC_REDIS_SCHEME, strlen(LYC_REDIS_SCHEME)) != 0)
+        return s_fail(errstr, errstr_size, "the URL must start with redis://");
+    const char *authority = text + strlen(LYC_REDIS_SCHEME);
+    const char *path = authority + strcspn(authority, "/?#");
+    if (*path == '?' || *path == '#')
+        return s_fail(errstr, errstr_size, "query strings and fragments are not supported");
+
+    /* The last '@' ends the credentials, so an unescaped '@' in a password works. */
+    const char *at = NULL;
+    for (const char *p = authority; p < path; p++)
+        if (*p == '@')
+            at = p;
+    const char *hostport = at ? at + 1 : authority;
+    if (at && s_parse_userinfo(authority, (size_t) (at - authority), url, errstr, errstr_size))
+        goto out_clear;
+    if (s_parse_hostport(hostport, (size_t) (path - hostport), url, errstr, errstr_size))
+        goto out_clear;
+    if (s_parse_path(path, url, errstr, errstr_size))
+        goto out_clear;
+    return 0;
+
+out_clear:
+    lyc_redis_url_clear(url);
+    return -1;
+}
+
+void lyc_redis_url_clear(lyc_redis_url_t *url)
+{
+    if (!url)
+        return;
+    free(url->host);
+    free(url->username);
+    if (url->password)
+        explicit_bzero(url->password, strlen(url->password));
+    free(url->password);
+    memset(url, 0, sizeof *url);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection                                                                */
+
+/* Length of argument i, at most max bytes, for log lines. */
+static int s_arg_len(const lyc_redis_cmd_t *cmd, int i, size_t max)
+{
+    size_t len = cmd->argvlen ? cmd->argvlen[i] : strlen(cmd->argv[i]);
+    return (int) (len < max ? len : max);
+}
+
+/* "NAME key" for log lines: the command and its first argument (usually the
+ * key), both truncated; never the arguments of AUTH or HELLO (passwords). */
+static void s_describe(const lyc_redis_cmd_t *cmd, char *buf, size_t size)
+{
+    int secret =
+        strncasecmp(cmd->argv[0], "AUTH", 4) == 0 || strncasecmp(cmd->argv[0], "HELLO", 5) == 0;
+    if (cmd->argc > 1 && !secret)
+        snprintf(buf, size, "%.*s %.*s", s_arg_len(cmd, 0, 32), cmd->argv[0],
+                 s_arg_len(cmd, 1, 160), cmd->argv[1]);
+    else
+        snprintf(buf, size, "%.*s", s_arg_len(cmd, 0, 32), cmd->argv[0]);
+}
+
+/* Why the context failed, into self->error: a read that timed out says so
+ * (hiredis would say "Resource temporarily unavailable"). saved_errno is
+ * errno right after the failing call. */
+static void s_set_io_error(lyc_redis_t *self, const char *what, int saved_errno)
+{
+    long ms = (long) (self->timeout.tv_sec * 1000 + self->timeout.tv_usec / 1000);
+    if (self->ctx->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
+        snprintf(self->error, sizeof self->error, "%s%sno reply within %ld ms", what,
+                 *what ? ": " : "", ms);
+    else
+        snprintf(self->error, sizeof self->error, "%s%s%s", what, *what ? ": " : "",
+                 self->ctx->errstr);
+}
+
+static void s_disconnect(lyc_redis_t *self)
+{
+    redisFree(self->ctx);
+    self->ctx = NULL;
+}
+
+/* Sends one command on the fresh context during the handshake; returns 0 when
+ * the reply is not an error. what names the step for the error text (never
+ * the arguments: AUTH carries the password). */
+static int s_handshake_step(lyc_redis_t *self, const char *what, int argc, const char **argv)
+{
+    redisReply *reply = redisCommandArgv(self->ctx, argc, argv, NULL);
+    if (!reply) {
+        s_set_io_error(self, what, errno);
+        return -1;
+    }
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(self->error, sizeof self->error, "%s: %s", what, reply->str);
+        rc = -1;
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+static int s_handshake(lyc_redis_t *self)
+{
+    const lyc_redis_url_t *url = &self->url;
+    char db[16];
+    if (url->password) {
+        const char *auth_user[] = {"AUTH", url->username, url->password};
+        const char *auth[] = {"AUTH", url->password};
+        if (url->username ? s_handshake_step(self, "AUTH", 3, auth_user)
+                          : s_handshake_step(self, "AUTH", 2, auth))
+            return -1;
+    }
+    if (url->db != 0) {
+        snprintf(db, sizeof db, "%d", url->db);
+        const char *select[] = {"SELECT", db};
+        if (s_handshake_step(self, "SELECT", 2, select))
+            return -1;
+    }
+    const char *ping[] = {"PING"};
+    return s_handshake_step(self, "PING", 1, ping);
+}
+
+/* Opens self->ctx: connect, time-outs, keep-alive, AUTH, SELECT, PING.
+ * Returns 0, or -1 with the reason in self->error and no context. */
+static int s_connect(lyc_redis_t *self)
+{
+    self->ctx = redisConnectWithTimeout(self->url.host, self->url.port, self->timeout);
+    if (!self->ctx) {
+        snprintf(self->error, sizeof self->error, "connect: out of memory");
+        return -1;
+    }
+    if (self->ctx->err) {
+        snprintf(self->error, sizeof self->error, "connect: %s", self->ctx->errstr);
+        goto out_disconnect;
+    }
+    if (redisSetTimeout(self->ctx, self->timeout) != REDIS_OK) {
+        snprintf(self->error, sizeof self->error, "set time-out: %s", self->ctx->errstr);
+        goto out_disconnect;
+    }
+    if (redisEnableKeepAlive(self->ctx) != REDIS_OK) {
+        snprintf(self->error, sizeof self->error, "keep-alive: %s", self->ctx->errstr);
+        goto out_disconnect;
+    }
+    if (s_handshake(self))
+        goto out_disconnect;
+    return 0;
+
+out_disconnect:
+    s_disconnect(self);
+    return -1;
+}
+
+/* True when the server has closed or reset the socket, or sent something
+ * nobody asked for: either way the connection is no longer usable. */
+static int s_peer_closed(const redisContext *ctx)
+{
+    struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN | POLLRDHUP};
+    int n = poll(&pfd, 1, 0);
+    return n > 0 && pfd.revents != 0;
+}
+
+/* Makes sure there is a usable connection, replacing a closed one. */
+static int s_ensure_connected(lyc_redis_t *self)
+{
+    if (self->ctx && s_peer_closed(self->ctx)) {
+        LYC_INFO(NULL, "redis %s: the server closed the connection; reconnecting", self->peer);
+        s_disconnect(self);
+    }
+    if (self->ctx)
+        return 0;
+    if (s_connect(self) == 0)
+        return 0;
+    LYC_ERROR(NULL, "redis %s: %s", self->peer, self->error);
+    return -1;
+}
+
+/* Frees replies[0..count-1] and nulls them. */
+static void s_free_replies(size_t count, redisReply **replies)
+{
+    for (size_t i = 0; i < count; i++) {
+        freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+}
+
+/* One round trip for the batch. On a connection failure: frees the replies
+ * read so far, drops the connection, records the reason and sets *retry when
+ * the failure proves the server closed the connection (so the batch did not
+ * run) rather than a time-out (it may have). */
+static int s_round_trip(lyc_redis_t *self, size_t count, const lyc_redis_cmd_t *cmds,
+                        redisReply **replies, int *retry)
+{
+    *retry = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (redisAppendCommandArgv(self->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
+            REDIS_OK)
+            goto out_broken;
+    }
+    for (size_t i = 0; i < count; i++) {
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK)
+            goto out_broken;
+        replies[i] = reply;
+    }
+    return 0;
+
+out_broken:;
+    int saved_errno = errno;
+    int err = self->ctx->err;
+    s_set_io_error(self, "", saved_errno);
+    *retry = err == REDIS_ERR_EOF ||
+             (err == REDIS_ERR_IO &&
+              (saved_errno == ECONNRESET || saved_errno == EPIPE || saved_errno == ENOTCONN));
+    s_free_replies(count, replies);
+    s_disconnect(self);
+    return -1;
+}
+
+int lyc_redis_pipeline(lyc_redis_t *self, size_t count, const lyc_redis_cmd_t *cmds,
+                       redisReply **replies)
+{
+    for (size_t i = 0; i < count; i++)
+        replies[i] = NULL;
+    self->error[0] = '\0';
+    if (count == 0)
+        return 0;
+    for (int attempt = 1;; attempt++) {
+        int retry = 0;
+        if (s_ensure_connected(self))
+            return -1;
+        if (s_round_trip(self, count, cmds, replies, &retry) == 0)
+            return 0;
+        char what[256];
+        s_describe(&cmds[0], what, sizeof what);
+        if (!retry || attempt == LYC_REDIS_ATTEMPTS) {
+            LYC_ERROR(NULL, "redis %s: %s%s failed: %s", self->peer, what,
+                      count > 1 ? " (pipeline)" : "", self->error);
+            return -1;
+        }
+        LYC_WARN(NULL, "redis %s: connection lost during %s (%s); reconnecting once", self->peer,
+                 what, self->error);
+    }
+}
+
+redisReply *lyc_redis_command(lyc_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    lyc_redis_cmd_t cmd = {.argc = argc, .argv = argv, .argvlen = argvlen};
+    redisReply *reply = NULL;
+    if (lyc_redis_pipeline(self, 1, &cmd, &reply))
+        return NULL;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        char what[256];
+        s_describe(&cmd, what, sizeof what);
+        snprintf(self->error, sizeof self->error, "%s", reply->str);
+        LYC_ERROR(NULL, "redis %s: %s failed: %s", self->peer, what, self->error);
+        freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+lyc_redis_t *lyc_redis_new(const char *url, int timeout_ms)
+{
+    char errstr[256];
+    if (timeout_ms <= 0) {
+        LYC_ERROR(NULL, "redis: the time-out must be > 0 ms (got %d)", timeout_ms);
+        return NULL;
+    }
+    lyc_redis_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        LYC_ERROR(NULL, "redis: out of memory");
+        return NULL;
+    }
+    if (lyc_redis_url_parse(url, &self->url, errstr, sizeof errstr)) {
+        LYC_ERROR(NULL, "redis: bad URL: %s", errstr);
+        goto out_free_self;
+    }
+    self->timeout.tv_sec = timeout_ms / 1000;
+    self->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+    int is_v6 = strchr(self->url.host, ':') != NULL;
+    int n = is_v6 ? asprintf(&self->peer, "[%s]:%d", self->url.host, self->url.port)
+                  : asprintf(&self->peer, "%s:%d", self->url.host, self->url.port);
+    if (n < 0) {
+        self->peer = NULL;
+        LYC_ERROR(NULL, "redis: out of memory");
+        goto out_clear_url;
+    }
+    if (s_connect(self)) {
+        LYC_ERROR(NULL, "redis %s: %s", self->peer, self->error);
+        goto out_free_peer;
+    }
+    return self;
+
+out_free_peer:
+    free(self->peer);
+out_clear_url:
+    lyc_redis_url_clear(&self->url);
+out_free_self:
+    free(self);
+    return NULL;
+}
+
+void lyc_redis_destroy(lyc_redis_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lyc_redis_t *self = *self_p;
+    s_disconnect(self);
+    free(self->peer);
+    lyc_redis_url_clear(&self->url);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *lyc_redis_error(const lyc_redis_t *self)
+{
+    return self->error;
+}
+
+const char *lyc_redis_peer(const lyc_redis_t *self)
+{
+    return self->peer;
+}

@@ -1,0 +1,136 @@
+/*
+ * stats.c - per-model, per-domain score records in Redis hashes.
+ */
+#include "stats.h"
+
+#include "log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double lyc_stats_mean(const lyc_model_stats_t *s)
+{
+    return s->n > 0 ? s->sum / s->n : 0.0;
+}
+
+void lyc_stats_wilson(double mean, double n, double z, double *lower, double *upper)
+{
+    if (n <= 0) {
+        *lower = 0.0;
+        *upper = 1.0;
+        return;
+    }
+    double p = mean < 0 ? 0 : mean > 1 ? 1 : mean;
+    double z2 = z * z;
+    double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+    double half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+    *lower = centre - half < 0 ? 0 : centre - half;
+    *upper = centre + half > 1 ? 1 : centre + half;
+}
+
+static void s_key(char *buf, size_t cap, const char *prefix, const char *scope, const char *domain)
+{
+    snprintf(buf, cap, "%s:stats:{%s}:%s", prefix, scope, domain);
+}
+
+/* Finds or appends model in the array; NULL when out of memory. */
+static lyc_model_stats_t *s_slot(lyc_model_stats_t **arr, size_t *count, const char *model,
+                                 size_t len)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (strlen((*arr)[i].model) == len && memcmp((*arr)[i].model, model, len) == 0)
+            return &(*arr)[i];
+    lyc_model_stats_t *grown = realloc(*arr, (*count + 1) * sizeof **arr);
+    if (!grown)
+        return NULL;
+    *arr = grown;
+    lyc_model_stats_t *s = &grown[(*count)++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->model, sizeof s->model, "%.*s", (int) len, model);
+    return s;
+}
+
+static int s_store_field(lyc_model_stats_t **arr, size_t *count, const char *field,
+                         const char *value)
+{
+    const char *bar = strrchr(field, '|');
+    if (!bar || bar == field || (size_t) (bar - field) >= LYC_STATS_MODEL_MAX)
+        return 0; /* not ours; ignore */
+    lyc_model_stats_t *s = s_slot(arr, count, field, (size_t) (bar - field));
+    if (!s)
+        return -1;
+    double v = strtod(value, NULL);
+    if (strcmp(bar + 1, "n") == 0)
+        s->n = v;
+    else if (strcmp(bar + 1, "sum") == 0)
+        s->sum = v;
+    else if (strcmp(bar + 1, "cost") == 0)
+        s->cost = v;
+    else if (strcmp(bar + 1, "ms") == 0)
+        s->ms = v;
+    return 0;
+}
+
+int lyc_stats_load(lyc_redis_t *redis, const char *prefix, const char *scope, const char *domain,
+                   lyc_model_stats_t **out, size_t *count)
+{
+    char key[512];
+    *out = NULL;
+    *count = 0;
+    s_key(key, sizeof key, prefix, scope, domain);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *reply = lyc_redis_command(redis, 2, argv, NULL);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i + 1 < reply->elements && rc == 0; i += 2)
+            rc = s_store_field(out, count, reply->element[i]->str, reply->element[i + 1]->str);
+    }
+    freeReplyObject(reply);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+int lyc_stats_add(lyc_redis_t *redis, const char *prefix, const char *scope, const char *domain,
+                  const char *model, double score, double cost, double latency_ms)
+{
+    enum { N_FIELDS = 4, N_CMDS = N_FIELDS + 2 };
+    char key[512], fields[N_FIELDS][LYC_STATS_MODEL_MAX + 8], values[N_FIELDS][32];
+    static const char *suffixes[N_FIELDS] = {"n", "sum", "cost", "ms"};
+    static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    double amounts[N_FIELDS] = {1.0, score, cost, latency_ms};
+    const char *argv[N_FIELDS][4];
+    lyc_redis_cmd_t cmds[N_CMDS];
+    redisReply *replies[N_CMDS];
+
+    /* One transaction, so a resend after a broken connection cannot count twice. */
+    s_key(key, sizeof key, prefix, scope, domain);
+    cmds[0] = (lyc_redis_cmd_t){.argc = 1, .argv = multi};
+    for (int i = 0; i < N_FIELDS; i++) {
+        snprintf(fields[i], sizeof fields[i], "%s|%s", model, suffixes[i]);
+        snprintf(values[i], sizeof values[i], "%.17g", amounts[i]);
+        argv[i][0] = "HINCRBYFLOAT";
+        argv[i][1] = key;
+        argv[i][2] = fields[i];
+        argv[i][3] = values[i];
+        cmds[i + 1] = (lyc_redis_cmd_t){.argc = 4, .argv = argv[i]};
+    }
+    cmds[N_CMDS - 1] = (lyc_redis_cmd_t){.argc = 1, .argv = exec};
+    if (lyc_redis_pipeline(redis, N_CMDS, cmds, replies) != 0)
+        return -1;
+    redisReply *result = replies[N_CMDS - 1];
+    int rc = result->type == REDIS_REPLY_ARRAY ? 0 : -1;
+    if (rc != 0)
+        LYC_WARN(NULL, "stats: update of %s failed: %s", key,
+                 result->type == REDIS_REPLY_ERROR ? result->str : "transaction aborted");
+    for (int i = 0; i < N_CMDS; i++)
+        freeReplyObject(replies[i]);
+    return rc;
+}
