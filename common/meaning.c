@@ -422,67 +422,92 @@ static int s_add_word(s_features_t *f, const char *raw, size_t len, int sentence
     return rc ? -1 : 0;
 }
 
-/* Reads the number at s[*pos] (optional sign, thousands groups, fraction)
- * and records it canonically: no leading zeros, no trailing fraction zeros,
- * no grouping. A number glued to letters ("5kg", "2FA") is recorded as the
- * whole lower-case word instead. Advances *pos past what it read. */
+/* A number as read: its digits without separators, where the fraction starts. */
+#define S_NUMBER_MAX 64 /* digits kept of each part; longer numbers are cut alike */
+
+typedef struct {
+    int neg;
+    char digits[2 * S_NUMBER_MAX];
+    size_t int_len; /* digits[0..int_len) is the integer part */
+    size_t len;     /* digits[int_len..len) is the fraction */
+} s_number_t;
+
+/* 1 when s[i] is ',' followed by exactly three digits (a thousands group). */
+static int s_thousands_group(const char *s, size_t len, size_t i)
+{
+    return i + 3 < len && s[i] == ',' && isdigit((unsigned char) s[i + 1]) &&
+           isdigit((unsigned char) s[i + 2]) && isdigit((unsigned char) s[i + 3]) &&
+           (i + 4 >= len || !isdigit((unsigned char) s[i + 4]));
+}
+
+/* Appends the digits of s[i..) to num up to cap digits; returns the index after them. */
+static size_t s_take_digits(const char *s, size_t len, size_t i, s_number_t *num, size_t cap)
+{
+    for (; i < len && isdigit((unsigned char) s[i]); i++)
+        if (num->len < cap)
+            num->digits[num->len++] = s[i];
+    return i;
+}
+
+/* Reads the number at s[i]: optional sign, integer part with optional
+ * thousands groups ("1,000"), optional fraction. Returns the index after it. */
+static size_t s_read_number(const char *s, size_t len, size_t i, s_number_t *num)
+{
+    memset(num, 0, sizeof *num);
+    num->neg = s[i] == '-';
+    if (num->neg)
+        i++;
+    size_t first = i;
+    i = s_take_digits(s, len, i, num, S_NUMBER_MAX);
+    if (i - first >= 1 && i - first <= 3)
+        while (s_thousands_group(s, len, i))
+            i = s_take_digits(s, len, i + 1, num, S_NUMBER_MAX);
+    num->int_len = num->len;
+    if (i + 1 < len && s[i] == '.' && isdigit((unsigned char) s[i + 1]))
+        i = s_take_digits(s, len, i + 1, num, num->int_len + S_NUMBER_MAX);
+    return i;
+}
+
+/* Writes num as [-]int[.frac] without leading or trailing zeros ("007" ->
+ * "7", "3.50" -> "3.5", ".5" -> "0.5", "-0" -> "0"). Returns the length. */
+static size_t s_canonical(const s_number_t *num, char *out, size_t cap)
+{
+    size_t lead = 0;
+    while (lead + 1 < num->int_len && num->digits[lead] == '0')
+        lead++;
+    size_t frac_end = num->len;
+    while (frac_end > num->int_len && num->digits[frac_end - 1] == '0')
+        frac_end--;
+    const char *int_part = num->int_len ? num->digits + lead : "0";
+    int int_len = num->int_len ? (int) (num->int_len - lead) : 1;
+    int frac_len = (int) (frac_end - num->int_len);
+    int zero = int_len == 1 && int_part[0] == '0' && frac_len == 0;
+    int n = snprintf(out, cap, "%s%.*s%s%.*s", num->neg && !zero ? "-" : "", int_len, int_part,
+                     frac_len ? "." : "", frac_len, num->digits + num->int_len);
+    return n > 0 && (size_t) n < cap ? (size_t) n : 0;
+}
+
+/* Records the number at s[*pos] canonically (see s_canonical). A number
+ * glued to letters ("5kg", "2FA") is recorded as the whole lower-case word
+ * instead. Advances *pos past what it read. */
 static int s_add_number(s_features_t *f, const char *s, size_t len, size_t *pos)
 {
-    size_t i = *pos, start = i;
-    int neg = s[i] == '-';
-    if (neg)
-        i++;
-    char buf[128];
-    size_t n = 0;
-    size_t d = i;
-    while (i < len && isdigit((unsigned char) s[i]))
-        i++;
-    size_t group = i - d;
-    for (size_t k = d; k < i && n < 64; k++)
-        buf[n++] = s[k];
-    while (group >= 1 && group <= 3 && i + 3 < len && s[i] == ',' &&
-           isdigit((unsigned char) s[i + 1]) && isdigit((unsigned char) s[i + 2]) &&
-           isdigit((unsigned char) s[i + 3]) &&
-           (i + 4 >= len || !isdigit((unsigned char) s[i + 4]))) {
-        for (size_t k = i + 1; k < i + 4 && n < 64; k++)
-            buf[n++] = s[k];
-        i += 4;
-    }
-    size_t int_len = n;
-    size_t frac_start = n;
-    if (i + 1 < len && s[i] == '.' && isdigit((unsigned char) s[i + 1])) {
-        for (i++; i < len && isdigit((unsigned char) s[i]); i++)
-            if (n < 120)
-                buf[n++] = s[i];
-    }
+    size_t start = *pos;
+    s_number_t num;
+    size_t i = s_read_number(s, len, start, &num);
     if (i < len && s_wordchar((unsigned char) s[i])) {
         while (i < len && s_wordchar((unsigned char) s[i]))
             i++;
         *pos = i;
-        char *w = s_fold(s + start, i - start);
-        if (!w)
-            return -1;
-        int rc = s_bag_add(&f->numbers, w, strlen(w));
-        free(w);
+        char *word = s_fold(s + start, i - start);
+        int rc = word ? s_bag_add(&f->numbers, word, strlen(word)) : -1;
+        free(word);
         return rc;
     }
     *pos = i;
-    /* canonical form: [-]int[.frac] */
-    size_t lead = 0;
-    while (lead + 1 < int_len && buf[lead] == '0')
-        lead++;
-    size_t frac_end = n;
-    while (frac_end > frac_start && buf[frac_end - 1] == '0')
-        frac_end--;
-    char canon[140];
-    int zero = int_len - lead == 1 && buf[lead] == '0' && frac_end == frac_start;
-    int w = snprintf(canon, sizeof canon, "%s%.*s%s%.*s", neg && !zero ? "-" : "",
-                     (int) (int_len - lead), buf + lead, frac_end > frac_start ? "." : "",
-                     (int) (frac_end - frac_start), buf + frac_start);
-    if (int_len == 0) /* ".5" */
-        w = snprintf(canon, sizeof canon, "%s0.%.*s", neg ? "-" : "", (int) (frac_end - frac_start),
-                     buf + frac_start);
-    return s_bag_add(&f->numbers, canon, (size_t) w < sizeof canon ? (size_t) w : 0);
+    char canon[2 * S_NUMBER_MAX + 8];
+    size_t n = s_canonical(&num, canon, sizeof canon);
+    return s_bag_add(&f->numbers, canon, n);
 }
 
 /* 1 when a number starts at s[i]: a digit not glued to a preceding word,
