@@ -1,0 +1,176 @@
+/*
+ * decide.c - the router's routing decision.
+ */
+#include "decide.h"
+
+#include "log.h"
+#include "meaning.h"
+#include "profile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const lyc_model_info_t *s_live(const lyc_model_info_t *models, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(models[i].name, name) == 0 && models[i].replicas > 0)
+            return &models[i];
+    return NULL;
+}
+
+/* Expected cost of one call: measured when there is a record, else the list price. */
+static double s_unit_cost(const lyc_model_stats_t *s, const lyc_model_info_t *m)
+{
+    if (s->n > 0 && s->cost > 0)
+        return s->cost / s->n;
+    return (m->price_in + m->price_out) / 2e6;
+}
+
+int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
+                      size_t n_stats, const lyc_model_info_t *models, size_t n_models,
+                      lyc_decision_t *out)
+{
+    const lyc_model_stats_t *cheapest = NULL, *surest = NULL;
+    double cheapest_cost = 0, surest_lower = -1;
+    for (size_t i = 0; i < n_stats; i++) {
+        const lyc_model_stats_t *s = &stats[i];
+        const lyc_model_info_t *m = s_live(models, n_models, s->model);
+        /* The memory student answers only what it has seen; it never takes a whole domain. */
+        if (!m || strcmp(m->backend, "memory") == 0 || s->n < (double) config->min_evidence)
+            continue;
+        double lower, upper;
+        lyc_stats_wilson(lyc_stats_mean(s), s->n, 1.96, &lower, &upper);
+        if (lower > surest_lower) {
+            surest = s;
+            surest_lower = lower;
+        }
+        double cost = s_unit_cost(s, m);
+        if (lower >= config->quality_target && (!cheapest || cost < cheapest_cost)) {
+            cheapest = s;
+            cheapest_cost = cost;
+        }
+    }
+    const lyc_model_stats_t *pick = cheapest ? cheapest : surest;
+    if (!pick)
+        return 0;
+    snprintf(out->chosen, sizeof out->chosen, "%s", pick->model);
+    out->chosen_evidence = pick->n;
+    return 1;
+}
+
+/* A near-duplicate: the nearest past query, if it means the same and its winner is live. */
+static void s_duplicate(lyc_query_ctx_t *ctx, const char *tenant, const char *conversation,
+                        const lyc_vecstore_hit_t *hit, const lyc_model_info_t *models,
+                        size_t n_models, lyc_decision_t *out)
+{
+    double cosine = 2 * hit->similarity - 1;
+    if (cosine < ctx->router->config.duplicate_similarity)
+        return;
+    lyc_vecstore_record_t *record = NULL;
+    if (lyc_vecstore_record_get(ctx->store, tenant, hit->record_id, &record) != 0 || !record)
+        return;
+    const char *past = lyc_vecstore_record_value(record, "conversation");
+    const char *winner = lyc_vecstore_record_value(record, "winner");
+    const char *domain = lyc_vecstore_record_value(record, "domain");
+    if (past && lyc_meaning_same(past, conversation)) {
+        out->duplicate = 1;
+        snprintf(out->duplicate_id, sizeof out->duplicate_id, "%s", hit->record_id);
+        if (domain && *domain && !*out->domain) {
+            snprintf(out->domain, sizeof out->domain, "%s", domain);
+            out->domain_source = "duplicate";
+        }
+        if (winner && s_live(models, n_models, winner)) {
+            snprintf(out->chosen, sizeof out->chosen, "%s", winner);
+            out->familiar = 1;
+        }
+    }
+    lyc_vecstore_record_destroy(&record);
+}
+
+/* The neighbours' similarity-weighted vote on the domain. */
+static void s_vote(const lyc_router_config_t *config, const lyc_vecstore_results_t *hits,
+                   lyc_decision_t *out)
+{
+    double total = 0, best = 0;
+    const char *best_domain = NULL;
+    for (size_t i = 0; i < hits->count; i++) {
+        const lyc_vecstore_hit_t *h = &hits->hits[i];
+        if (!h->domain || 2 * h->similarity - 1 < config->neighbour_similarity)
+            continue;
+        double weight = 0;
+        for (size_t j = 0; j < hits->count; j++) {
+            const lyc_vecstore_hit_t *o = &hits->hits[j];
+            if (o->domain && strcmp(o->domain, h->domain) == 0 &&
+                2 * o->similarity - 1 >= config->neighbour_similarity)
+                weight += o->similarity;
+        }
+        total += h->similarity;
+        if (weight > best) {
+            best = weight;
+            best_domain = h->domain;
+        }
+    }
+    if (best_domain && best / total >= config->domain_vote_share) {
+        snprintf(out->domain, sizeof out->domain, "%s", best_domain);
+        out->domain_source = "neighbours";
+    }
+}
+
+static void s_domain_policy(lyc_query_ctx_t *ctx, const lyc_model_info_t *models, size_t n_models,
+                            lyc_decision_t *out)
+{
+    lyc_model_stats_t *stats = NULL;
+    size_t n = 0;
+    const lyc_settings_t *s = &ctx->router->settings;
+    if (lyc_stats_load(ctx->redis, s->redis_prefix, "shared", out->domain, &stats, &n) != 0)
+        return;
+    out->familiar = lyc_decide_policy(&ctx->router->config, stats, n, models, n_models, out);
+    free(stats);
+}
+
+/* Familiar queries are audited less as the evidence behind the choice grows. */
+static int s_audit(lyc_query_ctx_t *ctx, const lyc_decision_t *d)
+{
+    const lyc_router_config_t *c = &ctx->router->config;
+    double grown = 1.0 + d->chosen_evidence / (double) c->min_evidence;
+    double rate = c->audit_rate / sqrt(grown);
+    if (rate < c->audit_floor)
+        rate = c->audit_floor;
+    return (double) rand_r(&ctx->seed) / RAND_MAX < rate;
+}
+
+void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, const char *label,
+                const char *conversation, const float *vector, int vector_empty,
+                const lyc_model_info_t *models, size_t n_models, lyc_decision_t *out)
+{
+    const lyc_router_config_t *c = &ctx->router->config;
+    const lyc_settings_t *s = &ctx->router->settings;
+    memset(out, 0, sizeof *out);
+    out->domain_source = "default";
+    if (label && *label) {
+        snprintf(out->domain, sizeof out->domain, "%s", label);
+        out->domain_source = "client";
+    }
+    lyc_vecstore_results_t *hits = NULL;
+    if (!vector_empty &&
+        lyc_vecstore_search(ctx->store, tenant, vector, (size_t) s->embedding_dim,
+                            (size_t) c->neighbours, NULL, &hits) == 0 &&
+        hits->count > 0) {
+        out->best_similarity = 2 * hits->hits[0].similarity - 1;
+        s_duplicate(ctx, tenant, conversation, &hits->hits[0], models, n_models, out);
+        if (!*out->domain)
+            s_vote(c, hits, out);
+    }
+    lyc_vecstore_results_destroy(&hits);
+    if (!*out->domain && user && *user &&
+        lyc_profile_prior(ctx->redis, s->redis_prefix, tenant, user, c->profile_prior_share,
+                          out->domain, sizeof out->domain) == 1)
+        out->domain_source = "profile";
+    if (!*out->domain)
+        snprintf(out->domain, sizeof out->domain, "general");
+    if (!out->familiar)
+        s_domain_policy(ctx, models, n_models, out);
+    if (out->familiar)
+        out->audit = s_audit(ctx, out);
+}

@@ -1,0 +1,44 @@
+/*
+ * decide.h - familiar or novel, which domain, and who answers.
+ *
+ * A query is familiar when there is enough evidence about who answers
+ * queries like it well: a past query of the same tenant that means the same
+ * (a near-duplicate whose winner is known), or a domain whose per-model
+ * record is established. The domain is the client's label, else the
+ * near-duplicate's, else the neighbours' vote, else the user's usual domain,
+ * else "general". Familiar queries go to one model: the near-duplicate's
+ * winner, or the cheapest model whose lower confidence bound meets the
+ * quality target (else the one with the best lower bound).
+ */
+#ifndef LYCEUM_ROUTER_DECIDE_H
+#define LYCEUM_ROUTER_DECIDE_H
+
+#include "registry.h"
+#include "router.h"
+#include "stats.h"
+
+typedef struct {
+    int familiar;           /* evidence says who answers */
+    int duplicate;          /* a same-meaning past query was found */
+    char duplicate_id[128]; /* its record id */
+    char domain[LYC_VECSTORE_MAX_LABEL + 1];
+    const char *domain_source;       /* "client", "duplicate", "neighbours", "profile", "default" */
+    char chosen[LYC_MODEL_NAME_MAX]; /* familiar: the model that answers */
+    double chosen_evidence;          /* scored answers behind the choice */
+    double best_similarity;          /* cosine of the nearest past query, 0 when none */
+    int audit;                       /* familiar: this query is sampled for audit */
+} lyc_decision_t;
+
+/* Decides for one query. vector may be all zeros (no words): then nothing is
+ * searched. Redis failures degrade to "novel", never to an error. */
+void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, const char *label,
+                const char *conversation, const float *vector, int vector_empty,
+                const lyc_model_info_t *models, size_t n_models, lyc_decision_t *out);
+
+/* The familiar-path policy over a domain's statistics: fills out->chosen and
+ * chosen_evidence, returns 1 when some live model's record is established. */
+int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
+                      size_t n_stats, const lyc_model_info_t *models, size_t n_models,
+                      lyc_decision_t *out);
+
+#endif
