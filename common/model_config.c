@@ -48,6 +48,8 @@ const lyc_cfg_field_t lyc_model_config_table[] = {
      "what a query with no record gets"},
     {"replay.simulate_accuracy", LYC_CFG_DOUBLE, S_OFF(replay_simulate_accuracy), "0.7", 0, 1, NULL,
      "share of simulated answers marked correct"},
+    {"replay.latency_ms", LYC_CFG_INT, S_OFF(replay_latency_ms), "0", 0, 600000, NULL,
+     "simulated time a replayed answer takes, as a real model's would"},
     {"memory.threshold", LYC_CFG_DOUBLE, S_OFF(memory_threshold), "0.95", 0, 1, NULL,
      "similarity a past query needs before its answer is reused"},
     {NULL},

@@ -13,7 +13,7 @@
  *       exemplars: 0                  # past winning answers put in the prompt
  *       openai: {base_url, model, api_key_env, max_retries, max_tokens}
  *       replay: {files: [..], format: routellm|jsonl, column, unknown: abstain|simulate,
- *                simulate_accuracy}
+ *                simulate_accuracy, latency_ms}
  *       memory: {threshold}
  *
  * The worker of a model and the launcher read it with lyc_model_config_load().
@@ -42,6 +42,7 @@ typedef struct {
     char *replay_column;
     char *replay_unknown;
     double replay_simulate_accuracy;
+    long replay_latency_ms;
     double memory_threshold;
     /* Not from the table: */
     int index;           /* position in the models list */

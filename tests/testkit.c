@@ -103,8 +103,11 @@ int lyc_test_stop(int pid, int sig, int timeout_ms)
         return -1;
     kill(pid, sig);
     for (int waited = 0; waited < timeout_ms; waited += 20) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (got < 0)
+            return -1; /* not our child, or already reaped */
         usleep(20000);
     }
     kill(pid, SIGKILL);

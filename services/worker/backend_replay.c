@@ -16,6 +16,9 @@
  * tokens as recorded, else ceil(text bytes / 4), and 1 for a placeholder
  * (an MMLU answer is one letter).
  *
+ * replay.latency_ms makes every answer take that long, like a real model's
+ * (for demos, and for tests of what happens while calls are in flight).
+ *
  * A query with no record: replay.unknown `abstain` -> ERROR_ABSTAINED;
  * `simulate` -> a placeholder marked simulated whose correctness is drawn
  * from a hash of (model, normalised query): right with probability
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 typedef struct {
@@ -166,6 +170,8 @@ static int s_answer(void *impl, const lyc_task_t *task, lyc_answer_t *out)
         goto out_no_memory;
     size_t prompt_bytes = lyc_prompt_bytes(prompt);
     lyc_prompt_destroy(&prompt);
+    if (self->model->replay_latency_ms > 0)
+        usleep((useconds_t) self->model->replay_latency_ms * 1000);
     const lyc_replay_record_t *record = lyc_replay_data_find(self->data, query);
     int rc = record ? s_answer_recorded(self, record, prompt_bytes, out)
                     : s_answer_unknown(self, query, prompt_bytes, out);

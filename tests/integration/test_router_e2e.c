@@ -8,6 +8,8 @@
  */
 #include "testkit.h"
 
+#include "cluster_kit.h"
+
 #include "envelope.h"
 #include "eventlog.h"
 
@@ -19,12 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char s_dir[256];
-static char s_url[128];
-static char s_prefix[64];
-static int s_base;
-static int s_pids[16];
-static int s_npids;
+static lyc_kit_t s_kit;
 
 /* The replay data: three domains, known correctness per model. */
 static const char *s_data =
@@ -52,123 +49,28 @@ static const char *s_data =
     "\"41\"},"
     "\"student\":{\"correct\":true,\"text\":\"51\"}}}\n";
 
-static void s_write_cluster(void)
-{
-    char path[300], text[4096];
-    snprintf(path, sizeof path, "%s/data.jsonl", s_dir);
-    lyc_test_write_file(path, s_data);
-#define S_MODEL_FMT                                                                                \
-    "  - name: %s\n    backend: replay\n    role: %s\n    price_in: %s\n    price_out: %s\n"       \
-    "    timeout_ms: 5000\n    replay: {files: [\"%s/data.jsonl\"], format: jsonl, unknown: "      \
-    "simulate}\n"
-    char models[2048];
-    size_t n = 0;
-    const char *spec[][4] = {{"supervisor", "supervisor", "10", "30"},
-                             {"teacher", "teacher", "1", "2"},
-                             {"student", "student", "0.1", "0.2"}};
-    for (int i = 0; i < 3; i++)
-        n += (size_t) snprintf(models + n, sizeof models - n, S_MODEL_FMT, spec[i][0], spec[i][1],
-                               spec[i][2], spec[i][3], s_dir);
-    snprintf(models + n, sizeof models - n,
-             "  - name: memory\n    backend: memory\n    role: student\n    timeout_ms: 5000\n");
-    snprintf(text, sizeof text,
-             "redis: {url: \"%s\", prefix: \"%s\"}\n"
-             "kafka: {brokers: \"%s\", spool_dir: \"%s/spool\"}\n"
-             "bus:\n  clients: tcp://127.0.0.1:%d\n  workers: tcp://127.0.0.1:%d\n"
-             "  tasks: tcp://127.0.0.1:%d\n  evaluator: tcp://127.0.0.1:%d\n"
-             "router:\n  http: {listen: \"127.0.0.1:%d\", threads: 4, max_body_bytes: 65536}\n"
-             "  clients_bind: tcp://127.0.0.1:%d\n  workers_bind: tcp://127.0.0.1:%d\n"
-             "  tasks_bind: tcp://127.0.0.1:%d\n  eval_mode: reference\n  min_evidence: 3\n"
-             "  quality_target: 0.3\n  learning_sample: 0\n"
-             "evaluator:\n  bind: tcp://127.0.0.1:%d\n  mode: reference\n"
-             "models:\n%s",
-             lyc_test_redis_url(), s_prefix, lyc_test_kafka_brokers(), s_dir, s_base, s_base + 1,
-             s_base + 2, s_base + 3, s_base + 4, s_base, s_base + 1, s_base + 2, s_base + 3,
-             models);
-    snprintf(path, sizeof path, "%s/cluster.yaml", s_dir);
-    lyc_test_write_file(path, text);
-}
-
-static void s_start(const char *binary, const char *extra1, const char *extra2, const char *log)
-{
-    char bin[512], config[300], logpath[300];
-    lyc_test_binary(bin, sizeof bin, binary);
-    snprintf(config, sizeof config, "%s/cluster.yaml", s_dir);
-    snprintf(logpath, sizeof logpath, "%s/%s.log", s_dir, log);
-    char *argv[] = {bin, "-c", config, (char *) extra1, (char *) extra2, NULL};
-    s_pids[s_npids++] = lyc_test_spawn(argv, logpath);
-}
+static const lyc_kit_model_t s_models[] = {
+    {"supervisor", "replay", "supervisor", 10, 30, 1, 0},
+    {"teacher", "replay", "teacher", 1, 2, 1, 0},
+    {"student", "replay", "student", 0.1, 0.2, 1, 0},
+    {"memory", "memory", "student", 0, 0, 1, 0},
+};
 
 static void s_cluster_up(void)
 {
-    char id[32];
-    s_base = 20000 + (getpid() % 2000) * 5; /* below the ephemeral port range */
-    lyc_test_unique(id, sizeof id, "e2e");
-    snprintf(s_prefix, sizeof s_prefix, "%s", id);
-    snprintf(s_dir, sizeof s_dir, "/tmp/lyceum-%s", id);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", s_dir);
-    lyc_test_sh(cmd);
-    s_write_cluster();
-    s_start("services/router/lyceum-router", NULL, NULL, "router");
-    s_start("services/evaluator/lyceum-evaluator", NULL, NULL, "evaluator");
-    const char *models[] = {"supervisor", "teacher", "student", "memory"};
-    for (int i = 0; i < 4; i++)
-        s_start("services/worker/lyceum-worker", "--model", models[i], models[i]);
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d", s_base + 4);
-    char models_url[160];
-    snprintf(models_url, sizeof models_url, "%s/v1/models", s_url);
-    printf("e2e: cluster in %s, router on %s, Redis %s, Kafka %s\n", s_dir, s_url,
-           lyc_test_redis_url(), lyc_test_kafka_brokers());
-    /* Ready when every model is listed. */
-    int ready = 0;
-    for (int i = 0; i < 4; i++) {
-        char needle[64];
-        snprintf(needle, sizeof needle, "\"%s\"", models[i]);
-        ready += lyc_test_wait_http(models_url, needle, 30000) == 0;
-    }
-    if (ready < 4) {
-        snprintf(cmd, sizeof cmd, "tail -n 20 %s/*.log", s_dir);
-        lyc_test_sh(cmd);
-    }
+    lyc_kit_start(&s_kit, s_data, s_models, sizeof s_models / sizeof s_models[0],
+                  "  min_evidence: 3\n  quality_target: 0.3\n  learning_sample: 0\n");
 }
 
 static void s_cluster_down(void)
 {
-    for (int i = s_npids - 1; i >= 0; i--)
-        lyc_test_stop(s_pids[i], SIGTERM, 10000);
+    lyc_kit_stop(&s_kit);
 }
 
-/* POSTs a question in domain geo for user ann; returns the status and the parsed reply. */
+/* Asks a question in domain geo for user ann. */
 static int s_chat(const char *question, cJSON **reply)
 {
-    char body[2048], url[160];
-    snprintf(body, sizeof body,
-             "{\"model\":\"lyceum\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
-             "\"metadata\":{\"domain\":\"geo\",\"user\":\"ann\"}}",
-             question);
-    snprintf(url, sizeof url, "%s/v1/chat/completions", s_url);
-    char *text = NULL;
-    int status = lyc_test_http("POST", url, "application/json", body, strlen(body), &text);
-    *reply = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    return status;
-}
-
-static const char *s_str(cJSON *obj, const char *path1, const char *path2)
-{
-    cJSON *item = cJSON_GetObjectItem(obj, path1);
-    if (path2)
-        item = cJSON_GetObjectItem(item, path2);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static int s_has(cJSON *array, const char *value)
-{
-    cJSON *item;
-    cJSON_ArrayForEach(item, array) if (cJSON_IsString(item) &&
-                                        strcmp(item->valuestring, value) == 0) return 1;
-    return 0;
+    return lyc_kit_chat(&s_kit, question, "geo", reply);
 }
 
 START_TEST(test_novel_then_duplicate_is_familiar)
@@ -176,14 +78,15 @@ START_TEST(test_novel_then_duplicate_is_familiar)
     cJSON *r = NULL;
     ck_assert_int_eq(s_chat("What is the capital of France?", &r), 200);
     cJSON *ly = cJSON_GetObjectItem(r, "lyceum");
-    ck_assert_str_eq(s_str(ly, "path", NULL), "novel");
-    ck_assert_str_eq(s_str(ly, "domain", NULL), "geo");
+    ck_assert_str_eq(lyc_kit_str(ly, "path", NULL), "novel");
+    ck_assert_str_eq(lyc_kit_str(ly, "domain", NULL), "geo");
     cJSON *by = cJSON_GetObjectItem(ly, "answered_by");
-    ck_assert(s_has(by, "supervisor") && s_has(by, "teacher") && s_has(by, "student"));
+    ck_assert(lyc_kit_has(by, "supervisor") && lyc_kit_has(by, "teacher") &&
+              lyc_kit_has(by, "student"));
     /* The teacher is right and cheaper than the supervisor: it wins. */
-    ck_assert_str_eq(s_str(ly, "chosen", NULL), "teacher");
+    ck_assert_str_eq(lyc_kit_str(ly, "chosen", NULL), "teacher");
     cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "choices"), 0);
-    ck_assert_str_eq(s_str(choice, "message", "content"), "Paris");
+    ck_assert_str_eq(lyc_kit_str(choice, "message", "content"), "Paris");
     cJSON *scores = cJSON_GetObjectItem(ly, "scores");
     ck_assert_double_eq(cJSON_GetObjectItem(scores, "teacher")->valuedouble, 1.0);
     ck_assert_double_eq(cJSON_GetObjectItem(scores, "student")->valuedouble, 0.0);
@@ -198,10 +101,10 @@ START_TEST(test_novel_then_duplicate_is_familiar)
     /* The same question again, differently spaced and cased: familiar, the recorded winner. */
     ck_assert_int_eq(s_chat("what is the  capital of France?", &r), 200);
     ly = cJSON_GetObjectItem(r, "lyceum");
-    ck_assert_str_eq(s_str(ly, "path", NULL), "familiar");
-    ck_assert_str_eq(s_str(ly, "chosen", NULL), "teacher");
+    ck_assert_str_eq(lyc_kit_str(ly, "path", NULL), "familiar");
+    ck_assert_str_eq(lyc_kit_str(ly, "chosen", NULL), "teacher");
     by = cJSON_GetObjectItem(ly, "answered_by");
-    ck_assert(!s_has(by, "supervisor"));
+    ck_assert(!lyc_kit_has(by, "supervisor"));
     cJSON_Delete(r);
 }
 END_TEST
@@ -217,9 +120,9 @@ START_TEST(test_domain_becomes_familiar_with_history)
     /* Three scored answers per model in geo now: the cheapest sure model takes a new question. */
     ck_assert_int_eq(s_chat("What is the capital of Peru?", &r), 200);
     cJSON *ly = cJSON_GetObjectItem(r, "lyceum");
-    ck_assert_str_eq(s_str(ly, "path", NULL), "familiar");
-    ck_assert_str_eq(s_str(ly, "chosen", NULL), "teacher");
-    ck_assert(!s_has(cJSON_GetObjectItem(ly, "answered_by"), "supervisor"));
+    ck_assert_str_eq(lyc_kit_str(ly, "path", NULL), "familiar");
+    ck_assert_str_eq(lyc_kit_str(ly, "chosen", NULL), "teacher");
+    ck_assert(!lyc_kit_has(cJSON_GetObjectItem(ly, "answered_by"), "supervisor"));
     cJSON_Delete(r);
 }
 END_TEST
@@ -230,7 +133,7 @@ START_TEST(test_streaming_and_models)
     snprintf(body, sizeof body,
              "{\"model\":\"lyceum\",\"stream\":true,\"messages\":[{\"role\":\"user\","
              "\"content\":\"What is 17 times 3?\"}],\"metadata\":{\"domain\":\"math\"}}");
-    snprintf(url, sizeof url, "%s/v1/chat/completions", s_url);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", s_kit.url);
     ck_assert_int_eq(lyc_test_http("POST", url, "application/json", body, strlen(body), &text),
                      200);
     ck_assert_ptr_nonnull(strstr(text, "data: "));
@@ -238,7 +141,7 @@ START_TEST(test_streaming_and_models)
     ck_assert_ptr_nonnull(strstr(text, "\"51\""));
     ck_assert_ptr_nonnull(strstr(text, "data: [DONE]"));
     free(text);
-    snprintf(url, sizeof url, "%s/v1/models", s_url);
+    snprintf(url, sizeof url, "%s/v1/models", s_kit.url);
     ck_assert_int_eq(lyc_test_http("GET", url, NULL, NULL, 0, &text), 200);
     ck_assert_ptr_nonnull(strstr(text, "\"lyceum\""));
     ck_assert_ptr_nonnull(strstr(text, "\"supervisor\""));
@@ -249,7 +152,7 @@ END_TEST
 START_TEST(test_bad_input_gets_openai_errors)
 {
     char url[160], *text = NULL;
-    snprintf(url, sizeof url, "%s/v1/chat/completions", s_url);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", s_kit.url);
     static const struct {
         const char *type, *body;
         int status;
@@ -285,11 +188,11 @@ START_TEST(test_bad_input_gets_openai_errors)
     free(body);
     ck_assert_int_eq(lyc_test_http("GET", url, NULL, NULL, 0, &text), 405);
     free(text);
-    snprintf(url, sizeof url, "%s/nowhere", s_url);
+    snprintf(url, sizeof url, "%s/nowhere", s_kit.url);
     ck_assert_int_eq(lyc_test_http("GET", url, NULL, NULL, 0, &text), 404);
     free(text);
     /* The router is still serving. */
-    snprintf(url, sizeof url, "%s/healthz", s_url);
+    snprintf(url, sizeof url, "%s/healthz", s_kit.url);
     ck_assert_int_eq(lyc_test_http("GET", url, NULL, NULL, 0, &text), 200);
     free(text);
 }
@@ -303,20 +206,22 @@ START_TEST(test_feedback_events_reach_kafka)
     const char *body =
         "{\"messages\":[{\"role\":\"user\",\"content\":\"Who built the Parthenon?\"}],"
         "\"metadata\":{\"domain\":\"history\"}}";
-    snprintf(url, sizeof url, "%s/v1/chat/completions", s_url);
+    snprintf(url, sizeof url, "%s/v1/chat/completions", s_kit.url);
     ck_assert_int_eq(lyc_test_http("POST", url, "application/json", body, strlen(body), &text),
                      200);
     cJSON *r = cJSON_Parse(text);
     free(text);
-    ck_assert_str_eq(s_str(cJSON_GetObjectItem(r, "lyceum"), "path", NULL), "novel");
+    ck_assert_str_eq(lyc_kit_str(cJSON_GetObjectItem(r, "lyceum"), "path", NULL), "novel");
     char trace[64], winner[64];
-    snprintf(trace, sizeof trace, "%s", s_str(cJSON_GetObjectItem(r, "lyceum"), "trace_id", NULL));
-    snprintf(winner, sizeof winner, "%s", s_str(cJSON_GetObjectItem(r, "lyceum"), "chosen", NULL));
+    snprintf(trace, sizeof trace, "%s",
+             lyc_kit_str(cJSON_GetObjectItem(r, "lyceum"), "trace_id", NULL));
+    snprintf(winner, sizeof winner, "%s",
+             lyc_kit_str(cJSON_GetObjectItem(r, "lyceum"), "chosen", NULL));
     cJSON_Delete(r);
 
     /* The user likes the answer: a human feedback event for the winner. */
     char fb[256];
-    snprintf(url, sizeof url, "%s/v1/lyceum/feedback", s_url);
+    snprintf(url, sizeof url, "%s/v1/lyceum/feedback", s_kit.url);
     snprintf(fb, sizeof fb, "{\"trace_id\":\"%s\",\"rating\":\"up\"}", trace);
     ck_assert_int_eq(lyc_test_http("POST", url, "application/json", fb, strlen(fb), NULL), 200);
     snprintf(fb, sizeof fb, "{\"trace_id\":\"%032d\",\"score\":0.5}", 7);
