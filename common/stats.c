@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,61 @@ void lyc_stats_wilson(double mean, double n, double z, double *lower, double *up
     *upper = centre + half > 1 ? 1 : centre + half;
 }
 
-static void s_key(char *buf, size_t cap, const char *prefix, const char *scope, const char *domain)
+double lyc_stats_agreement(const lyc_model_stats_t *s)
+{
+    return s->agree_n > 0 ? s->agree / s->agree_n : 0.0;
+}
+
+int lyc_stats_gap(const lyc_model_stats_t *s, double *mean, double *stderr_out)
+{
+    *mean = 0;
+    *stderr_out = 0;
+    if (s->pair_n <= 0)
+        return -1;
+    *mean = s->gap_sum / s->pair_n;
+    if (s->pair_n >= 2) {
+        double var = (s->gap_sumsq - s->pair_n * *mean * *mean) / (s->pair_n - 1);
+        *stderr_out = var > 0 ? sqrt(var / s->pair_n) : 0;
+    }
+    return 0;
+}
+
+void lyc_stats_key(char *buf, size_t cap, const char *prefix, const char *scope, const char *domain)
 {
     snprintf(buf, cap, "%s:stats:{%s}:%s", prefix, scope, domain);
+}
+
+static void s_key(char *buf, size_t cap, const char *prefix, const char *scope, const char *domain)
+{
+    lyc_stats_key(buf, cap, prefix, scope, domain);
+}
+
+/* Where each field suffix goes in the record. */
+static double *s_field_slot(lyc_model_stats_t *s, const char *suffix)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"n", offsetof(lyc_model_stats_t, n)},
+        {"sum", offsetof(lyc_model_stats_t, sum)},
+        {"cost", offsetof(lyc_model_stats_t, cost)},
+        {"ms", offsetof(lyc_model_stats_t, ms)},
+        {"sumsq", offsetof(lyc_model_stats_t, sumsq)},
+        {"errors", offsetof(lyc_model_stats_t, errors)},
+        {"agree_n", offsetof(lyc_model_stats_t, agree_n)},
+        {"agree", offsetof(lyc_model_stats_t, agree)},
+        {"pair_n", offsetof(lyc_model_stats_t, pair_n)},
+        {"gap_sum", offsetof(lyc_model_stats_t, gap_sum)},
+        {"gap_sumsq", offsetof(lyc_model_stats_t, gap_sumsq)},
+        {"human_n", offsetof(lyc_model_stats_t, human_n)},
+        {"human_sum", offsetof(lyc_model_stats_t, human_sum)},
+        {"judge_cost", offsetof(lyc_model_stats_t, judge_cost)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(suffix, fields[i].name) == 0)
+            return (double *) ((char *) s + fields[i].offset);
+    return NULL;
 }
 
 /* Finds or appends model in the array; NULL when out of memory. */
@@ -61,15 +114,9 @@ static int s_store_field(lyc_model_stats_t **arr, size_t *count, const char *fie
     lyc_model_stats_t *s = s_slot(arr, count, field, (size_t) (bar - field));
     if (!s)
         return -1;
-    double v = strtod(value, NULL);
-    if (strcmp(bar + 1, "n") == 0)
-        s->n = v;
-    else if (strcmp(bar + 1, "sum") == 0)
-        s->sum = v;
-    else if (strcmp(bar + 1, "cost") == 0)
-        s->cost = v;
-    else if (strcmp(bar + 1, "ms") == 0)
-        s->ms = v;
+    double *slot = s_field_slot(s, bar + 1);
+    if (slot)
+        *slot = strtod(value, NULL);
     return 0;
 }
 

@@ -7,6 +7,18 @@
  * scope is "shared" for statistics every tenant learns from, or a tenant's
  * name. Readers (router, evaluator, monitor) load a domain's hash in one
  * HGETALL; writers add one scored answer in one round trip.
+ *
+ * The trainer (services/trainer) is the writer when it runs, and adds:
+ *   |sumsq             sum of squared scores (variance of the mean)
+ *   |errors            failed or abstained calls (not in n, sum, cost, ms)
+ *   |agree_n, |agree   queries also scored for the supervisor, and how many of
+ *                      them this model's score was within 0.5 of the supervisor's
+ *   |pair_n, |gap_sum, |gap_sumsq
+ *                      paired difference supervisor_score - model_score on the
+ *                      same query (what a routing policy compares)
+ *   |human_n, |human_sum  users' own scores (also in n and sum, weighted)
+ *   |judge_cost        judging cost charged to this model's answers, USD
+ * n and sum then count a human score trainer.human_weight times.
  */
 #ifndef LYCEUM_STATS_H
 #define LYCEUM_STATS_H
@@ -24,10 +36,34 @@ typedef struct {
     double sum;  /* sum of their scores */
     double cost; /* sum of their costs, USD */
     double ms;   /* sum of their latencies, milliseconds */
+    /* Written by the trainer; 0 when it does not run: */
+    double sumsq;      /* sum of squared scores */
+    double errors;     /* failed or abstained calls */
+    double agree_n;    /* answers whose query the supervisor also answered and was scored */
+    double agree;      /* of those, how many scored within 0.5 of the supervisor */
+    double pair_n;     /* paired answers (same query as a scored supervisor answer) */
+    double gap_sum;    /* sum of supervisor_score - score over the pairs */
+    double gap_sumsq;  /* sum of its squares */
+    double human_n;    /* users' scores received */
+    double human_sum;  /* their sum (unweighted) */
+    double judge_cost; /* judging cost charged to these answers, USD */
 } lyc_model_stats_t;
 
 /* Mean score, 0 when n is 0. */
 double lyc_stats_mean(const lyc_model_stats_t *s);
+
+/* Share of paired answers that agreed with the supervisor, 0 when none. */
+double lyc_stats_agreement(const lyc_model_stats_t *s);
+
+/* Mean paired gap (supervisor_score - score) into *mean and its standard
+ * error into *stderr_out (0 when fewer than two pairs). Returns 0, or -1
+ * when there are no pairs. */
+int lyc_stats_gap(const lyc_model_stats_t *s, double *mean, double *stderr_out);
+
+/* The hash key of a scope and domain, "<prefix>:stats:{<scope>}:<domain>",
+ * into buf (cap bytes). */
+void lyc_stats_key(char *buf, size_t cap, const char *prefix, const char *scope,
+                   const char *domain);
 
 /* Wilson score interval of a mean of n scores in [0, 1] at z (1.96 for 95 %):
  * lower and upper bounds. n == 0 gives [0, 1]. */
