@@ -17,6 +17,9 @@
 const lyc_cfg_field_t lyc_eval_config_table[] = {
     {"bind", LYC_CFG_STR, S_OFF(bind), "tcp://127.0.0.1:5703", 0, 0, NULL,
      "where the evaluator's ROUTER binds (routers connect to bus.evaluator)"},
+    {"http_listen", LYC_CFG_STR, S_OFF(http_listen), "127.0.0.1:8091", 0, 0, NULL,
+     "host:port of GET /metrics and /healthz (empty: none; an address in use is logged and "
+     "skipped)"},
     {"threads", LYC_CFG_INT, S_OFF(threads), "4", 1, 256, NULL,
      "requests graded at once (each thread has its own judge connection)"},
     {"queue_max", LYC_CFG_INT, S_OFF(queue_max), "256", 0, 100000, NULL,
@@ -35,6 +38,20 @@ const lyc_cfg_field_t lyc_eval_config_table[] = {
      "the judge may write a better answer from several (when the request allows it)"},
     {"agreement_threshold", LYC_CFG_DOUBLE, S_OFF(agreement_threshold), "0.75", 0, 1, NULL,
      "similarity (0..1) at which two answers count as agreeing"},
+    {"delegate_min_pairs", LYC_CFG_INT, S_OFF(delegate_min_pairs), "30", 1, 1000000000, NULL,
+     "answers paired with the supervisor's a teacher needs before it may judge its domain"},
+    {"delegate_min_agreement", LYC_CFG_DOUBLE, S_OFF(delegate_min_agreement), "0.9", 0, 1, NULL,
+     "Wilson lower bound (95 %) of its agreement with the supervisor a lone judge needs"},
+    {"ensemble_min_agreement", LYC_CFG_DOUBLE, S_OFF(ensemble_min_agreement), "0.75", 0, 1, NULL,
+     "agreement with the supervisor a teacher needs to sit in an ensemble of judges"},
+    {"spot_check_initial", LYC_CFG_DOUBLE, S_OFF(spot_check_initial), "0.5", 0, 1, NULL,
+     "share of a new delegate's judgements the supervisor checks"},
+    {"spot_check_floor", LYC_CFG_DOUBLE, S_OFF(spot_check_floor), "0.05", 0, 1, NULL,
+     "lowest share of a delegate's judgements the supervisor checks"},
+    {"stats_scope", LYC_CFG_STR, S_OFF(stats_scope), "shared", 0, 0, NULL,
+     "scope of the stats, roles and judges keys the evaluator reads and writes"},
+    {"judges_refresh_ms", LYC_CFG_INT, S_OFF(judges_refresh_ms), "5000", 50, 3600000, NULL,
+     "how often a domain's stats, roles and judges are reloaded from Redis"},
     {NULL},
 };
 
@@ -52,8 +69,26 @@ static int s_list_add(char ***list, size_t *count, const char *name)
     return 0;
 }
 
-/* Reads models[index]: remembers it when its role is supervisor and notes
- * whether it is the configured judge. */
+/* Appends name, role and prices of model to out->models; -1 out of memory. */
+static int s_models_add(lyc_eval_config_t *out, const lyc_model_config_t *model)
+{
+    lyc_eval_model_t *grown = realloc(out->models, (out->n_models + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    out->models = grown;
+    lyc_eval_model_t *entry = &grown[out->n_models];
+    entry->name = strdup(model->name);
+    if (!entry->name)
+        return -1;
+    entry->role = lyc_role_parse(model->role);
+    entry->price_in = model->price_in;
+    entry->price_out = model->price_out;
+    out->n_models++;
+    return 0;
+}
+
+/* Reads models[index]: keeps its role and prices, remembers it when its role
+ * is supervisor and notes whether it is the configured judge. */
 static int s_load_model(lyc_eval_config_t *out, const lyc_confdoc_t *doc, int index, size_t *count,
                         int *judge_listed, char *err, size_t errcap)
 {
@@ -64,8 +99,8 @@ static int s_load_model(lyc_eval_config_t *out, const lyc_confdoc_t *doc, int in
         goto out_free_model;
     if (strcmp(model.name, out->judge_model) == 0)
         *judge_listed = 1;
-    if (model.role && strcmp(model.role, "supervisor") == 0 &&
-        s_list_add(&out->supervisors, count, model.name) != 0) {
+    if (s_models_add(out, &model) != 0 || (model.role && strcmp(model.role, "supervisor") == 0 &&
+                                           s_list_add(&out->supervisors, count, model.name) != 0)) {
         snprintf(err, errcap, "out of memory");
         goto out_free_model;
     }
@@ -122,6 +157,13 @@ int lyc_eval_config_load(lyc_eval_config_t *out, const lyc_confdoc_t *doc, char 
         snprintf(err, errcap, "out of memory");
         return -1;
     }
+    if (out->spot_check_floor > out->spot_check_initial) {
+        snprintf(err, errcap,
+                 "%s: key 'evaluator.spot_check_floor' (%g) is above "
+                 "'evaluator.spot_check_initial' (%g)",
+                 lyc_confdoc_name(doc), out->spot_check_floor, out->spot_check_initial);
+        return -1;
+    }
     return 0;
 }
 
@@ -133,7 +175,18 @@ void lyc_eval_config_free(lyc_eval_config_t *config)
     for (char **s = config->supervisors; s && *s; s++)
         free(*s);
     free(config->supervisors);
+    for (size_t i = 0; i < config->n_models; i++)
+        free(config->models[i].name);
+    free(config->models);
     memset(config, 0, sizeof *config);
+}
+
+const lyc_eval_model_t *lyc_eval_config_model(const lyc_eval_config_t *config, const char *name)
+{
+    for (size_t i = 0; name && i < config->n_models; i++)
+        if (strcmp(config->models[i].name, name) == 0)
+            return &config->models[i];
+    return NULL;
 }
 
 int lyc_eval_config_is_supervisor(const lyc_eval_config_t *config, const char *model)

@@ -21,14 +21,21 @@ static void s_log_verdict(const Lyceum__V1__Verdict *verdict)
                  (int) verdict->error->code, verdict->error->message, verdict->n_verdicts);
     else
         LYC_INFO(verdict->trace_id,
-                 "evaluator: verdict winner=%s judged_by=%s mode=%s answers=%zu judge_cost=%.6f",
+                 "evaluator: verdict winner=%s judged_by=%s mode=%s answers=%zu judge_calls=%u "
+                 "judge_cost=%.6f",
                  verdict->winner, verdict->judged_by, lyc_eval_mode_name((int) verdict->mode),
-                 verdict->n_verdicts, verdict->judge_cost_usd);
+                 verdict->n_verdicts, verdict->judge_calls, verdict->judge_cost_usd);
 }
+
+/* What a worker owns: its judge connection and its link to the judges. */
+typedef struct {
+    lyc_judge_client_t *client;
+    lyc_judges_link_t *link; /* NULL when there is no judges cache */
+} s_judge_t;
 
 /* The verdict for a decoded envelope. */
 static Lyceum__V1__Verdict *s_verdict(const lyc_envelope_t *env, const lyc_eval_worker_args_t *args,
-                                      lyc_judge_client_t *judge)
+                                      s_judge_t *judge)
 {
     if (env->type != LYCEUM__V1__MESSAGE_TYPE__EVAL_REQUEST) {
         char why[96];
@@ -38,7 +45,9 @@ static Lyceum__V1__Verdict *s_verdict(const lyc_envelope_t *env, const lyc_eval_
     }
     const Lyceum__V1__EvalRequest *req = (const Lyceum__V1__EvalRequest *) env->payload;
     const char *trace = *req->trace_id ? req->trace_id : env->trace_id;
-    return lyc_evaluate(req, trace, args->config, args->embedder, lyc_judge_client_call, judge);
+    lyc_judging_t judging = {
+        .call = lyc_judge_client_call, .ctx = judge->client, .judges = judge->link};
+    return lyc_evaluate_with(req, trace, args->config, args->embedder, &judging);
 }
 
 /* Appends the packed verdict to reply (which holds the route); -1 on failure. */
@@ -56,7 +65,7 @@ static int s_pack(zmsg_t *reply, const Lyceum__V1__Verdict *verdict)
 
 /* Grades the job in msg (route frames and envelope; consumed) and returns
  * the DONE message for the main thread, or NULL when out of memory. */
-static zmsg_t *s_handle(zmsg_t *msg, const lyc_eval_worker_args_t *args, lyc_judge_client_t *judge)
+static zmsg_t *s_handle(zmsg_t *msg, const lyc_eval_worker_args_t *args, s_judge_t *judge)
 {
     lyc_envelope_t env;
     char err[256];
@@ -84,8 +93,7 @@ static zmsg_t *s_handle(zmsg_t *msg, const lyc_eval_worker_args_t *args, lyc_jud
 }
 
 /* Runs one JOB message and sends DONE back. */
-static void s_job(zsock_t *pipe, zmsg_t *msg, const lyc_eval_worker_args_t *args,
-                  lyc_judge_client_t *judge)
+static void s_job(zsock_t *pipe, zmsg_t *msg, const lyc_eval_worker_args_t *args, s_judge_t *judge)
 {
     zmsg_t *done = s_handle(msg, args, judge);
     if (!done || zmsg_pushstr(done, LYC_EVAL_WORKER_DONE) != 0 || zmsg_send(&done, pipe) != 0) {
@@ -101,8 +109,11 @@ void lyc_eval_worker_actor(zsock_t *pipe, void *args_)
     const lyc_eval_worker_args_t *args = args_;
 
     zsock_signal(pipe, 0);
-    lyc_judge_client_t *judge = lyc_judge_client_new(args->tasks_endpoint, pipe);
-    if (zsock_send(pipe, "i", judge ? 0 : -1) != 0 || !judge)
+    s_judge_t judge = {.client = lyc_judge_client_new(args->tasks_endpoint, pipe), .link = NULL};
+    if (args->judges)
+        judge.link = lyc_judges_link_new(args->judges);
+    int ready = judge.client && (!args->judges || judge.link);
+    if (zsock_send(pipe, "i", ready ? 0 : -1) != 0 || !ready)
         goto out_free_judge;
     for (;;) {
         zmsg_t *msg = zmsg_recv(pipe);
@@ -115,12 +126,13 @@ void lyc_eval_worker_actor(zsock_t *pipe, void *args_)
         int stop = command && strcmp(command, "$TERM") == 0;
         free(command);
         if (job)
-            s_job(pipe, msg, args, judge);
+            s_job(pipe, msg, args, &judge);
         else
             zmsg_destroy(&msg);
         if (stop)
             break;
     }
 out_free_judge:
-    lyc_judge_client_destroy(&judge);
+    lyc_judges_link_destroy(&judge.link);
+    lyc_judge_client_destroy(&judge.client);
 }

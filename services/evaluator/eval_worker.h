@@ -2,8 +2,9 @@
  * eval_worker.h - one grading thread of the evaluator.
  *
  * A worker is a czmq actor. It owns its judge client (its own DEALER to the
- * router's task endpoint: sockets are never shared between threads) and
- * grades one request at a time. The evaluator's main thread hands it work
+ * router's task endpoint: sockets are never shared between threads) and its
+ * link to the judges cache (its own Redis connection), and grades one
+ * request at a time. The evaluator's main thread hands it work
  * over the actor pipe and forwards what comes back:
  *
  *   main -> worker   "JOB", route frames..., envelope frame (an EVAL_REQUEST)
@@ -20,6 +21,7 @@
 
 #include "embed.h"
 #include "eval_config.h"
+#include "judges.h"
 
 #include <czmq.h>
 
@@ -31,6 +33,7 @@ typedef struct {
     const lyc_eval_config_t *config;
     const lyc_embedder_t *embedder;
     const char *tasks_endpoint; /* bus.tasks */
+    lyc_judges_t *judges;       /* who judges each domain; NULL: always the supervisor */
 } lyc_eval_worker_args_t;
 
 /* The actor function (zactor_new(lyc_eval_worker_actor, args)); args is a

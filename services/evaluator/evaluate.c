@@ -146,6 +146,26 @@ static int s_put_winner(Lyceum__V1__Verdict *verdict, const lyc_grading_t *gradi
     return 0;
 }
 
+/* Sets judge_calls and names the model of each call in judges. */
+static int s_put_judges(Lyceum__V1__Verdict *verdict, const lyc_grading_t *grading)
+{
+    size_t n = grading->judge_calls < LYC_EVAL_MAX_JUDGE_CALLS ? grading->judge_calls
+                                                               : LYC_EVAL_MAX_JUDGE_CALLS;
+    verdict->judge_calls = grading->judge_calls;
+    if (n == 0)
+        return 0;
+    verdict->judges = calloc(n, sizeof *verdict->judges);
+    if (!verdict->judges)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        verdict->judges[i] = strdup(grading->judge_models[i]);
+        if (!verdict->judges[i])
+            return -1;
+        verdict->n_judges = i + 1;
+    }
+    return 0;
+}
+
 static Lyceum__V1__Verdict *s_from_grading(const lyc_grading_t *grading, const char *trace)
 {
     Lyceum__V1__Verdict *verdict = s_verdict_new(trace);
@@ -154,7 +174,8 @@ static Lyceum__V1__Verdict *s_from_grading(const lyc_grading_t *grading, const c
     verdict->mode = (Lyceum__V1__EvalMode) grading->mode;
     verdict->judge_cost_usd = grading->judge_cost_usd;
     if (s_set(&verdict->judged_by, grading->judged_by) != 0 ||
-        s_put_grades(verdict, grading) != 0 || s_put_winner(verdict, grading) != 0)
+        s_put_judges(verdict, grading) != 0 || s_put_grades(verdict, grading) != 0 ||
+        s_put_winner(verdict, grading) != 0)
         lyc_verdict_destroy(&verdict);
     return verdict;
 }
@@ -162,6 +183,14 @@ static Lyceum__V1__Verdict *s_from_grading(const lyc_grading_t *grading, const c
 Lyceum__V1__Verdict *lyc_evaluate(const Lyceum__V1__EvalRequest *req, const char *trace,
                                   const lyc_eval_config_t *config, const lyc_embedder_t *embedder,
                                   lyc_judge_call_fn judge_call, void *judge_ctx)
+{
+    lyc_judging_t judging = {.call = judge_call, .ctx = judge_ctx, .judges = NULL};
+    return lyc_evaluate_with(req, trace, config, embedder, &judging);
+}
+
+Lyceum__V1__Verdict *lyc_evaluate_with(const Lyceum__V1__EvalRequest *req, const char *trace,
+                                       const lyc_eval_config_t *config,
+                                       const lyc_embedder_t *embedder, const lyc_judging_t *judging)
 {
     int mode = req->mode != LYCEUM__V1__EVAL_MODE__EVAL_MODE_UNSPECIFIED
                    ? (int) req->mode
@@ -174,8 +203,11 @@ Lyceum__V1__Verdict *lyc_evaluate(const Lyceum__V1__EvalRequest *req, const char
         return lyc_verdict_error(trace, LYCEUM__V1__ERROR_CODE__ERROR_BAD_REQUEST, bad, 0);
     }
     lyc_grading_init(&grading, req, config, embedder);
-    grading.judge_call = judge_call;
-    grading.judge_ctx = judge_ctx;
+    if (judging) {
+        grading.judge_call = judging->call;
+        grading.judge_ctx = judging->ctx;
+        grading.judges = judging->judges;
+    }
     Lyceum__V1__Verdict *verdict = NULL;
     if (s_grade(&grading, mode) != 0)
         verdict = lyc_verdict_error(trace, LYCEUM__V1__ERROR_CODE__ERROR_INTERNAL,

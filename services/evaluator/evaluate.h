@@ -12,10 +12,25 @@
 
 #include "grade.h"
 
+/* How a request reaches its judges. */
+typedef struct {
+    lyc_judge_call_fn call;    /* NULL: no judge can be reached (judge mode grades by agreement) */
+    void *ctx;                 /* call's context */
+    lyc_judges_link_t *judges; /* who judges each domain (judges.h); NULL: the supervisor */
+} lyc_judging_t;
+
 /* Grades req and returns the Verdict for trace (the request's trace id, or
  * its envelope's when the request has none), which the caller frees with
- * lyc_verdict_destroy(); NULL only when out of memory. judge_call may be NULL
- * (judge mode then grades by agreement). Every argument is borrowed. */
+ * lyc_verdict_destroy(); NULL only when out of memory. judging may be NULL
+ * (no judge can be reached, the supervisor is the only judge). Every
+ * argument is borrowed. */
+Lyceum__V1__Verdict *lyc_evaluate_with(const Lyceum__V1__EvalRequest *req, const char *trace,
+                                       const lyc_eval_config_t *config,
+                                       const lyc_embedder_t *embedder,
+                                       const lyc_judging_t *judging);
+
+/* lyc_evaluate_with() without delegation: the supervisor judges through
+ * judge_call (which may be NULL). */
 Lyceum__V1__Verdict *lyc_evaluate(const Lyceum__V1__EvalRequest *req, const char *trace,
                                   const lyc_eval_config_t *config, const lyc_embedder_t *embedder,
                                   lyc_judge_call_fn judge_call, void *judge_ctx);

@@ -8,6 +8,8 @@
 #include "eval_worker.h"
 #include "evaluate.h"
 #include "grade.h"
+#include "clock.h"
+#include "judges.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -23,6 +25,7 @@ struct lyc_evaluator_t {
     int port;
     lyc_embedder_t *embedder;
     char *tasks_endpoint;
+    lyc_judges_t *judges; /* NULL without Redis */
     lyc_eval_worker_args_t worker_args;
 };
 
@@ -36,7 +39,49 @@ typedef struct {
     zlist_t *queue; /* zmsg_t * waiting for a free worker */
     size_t queue_max;
     zpoller_t *poller;
+    int64_t *started; /* per worker: when its job was handed over (lyc_mono_us) */
+    /* Metrics, when the config carries a registry (main.c serves it): */
+    lyc_counter_t *requests;  /* lyceum_evaluator_requests_total{outcome} */
+    lyc_histogram_t *seconds; /* lyceum_evaluator_request_seconds */
+    lyc_gauge_t *queued, *in_flight;
 } s_server_t;
+
+/* Declares the evaluator's metric families in config->metrics, if any. */
+static int s_declare_metrics(s_server_t *server, lyc_metrics_t *r)
+{
+    if (!r)
+        return 0;
+    server->requests = lyc_metrics_counter(r, "lyceum_evaluator_requests_total",
+                                           "Evaluation requests by outcome (answered, dropped, "
+                                           "busy)",
+                                           "outcome");
+    server->seconds =
+        lyc_metrics_histogram(r, "lyceum_evaluator_request_seconds",
+                              "Time from a request's hand-over to its verdict", NULL, NULL, 0);
+    server->queued = lyc_metrics_gauge(r, "lyceum_evaluator_queue_depth",
+                                       "Requests waiting for a grading thread", NULL);
+    server->in_flight =
+        lyc_metrics_gauge(r, "lyceum_evaluator_in_flight", "Requests being graded", NULL);
+    return server->requests && server->seconds && server->queued && server->in_flight ? 0 : -1;
+}
+
+/* Counts a finished request and refreshes the gauges (no-op without metrics). */
+static void s_count(s_server_t *server, const char *outcome, int64_t started_us)
+{
+    if (!server->requests)
+        return;
+    if (outcome) {
+        const char *labels[] = {outcome};
+        lyc_counter_add(server->requests, labels, 1);
+    }
+    if (started_us > 0)
+        lyc_histogram_observe(server->seconds, NULL, (double) (lyc_mono_us() - started_us) / 1e6);
+    size_t busy = 0;
+    for (size_t i = 0; i < server->n_workers; i++)
+        busy += !server->idle[i];
+    lyc_gauge_set(server->queued, NULL, (double) zlist_size(server->queue));
+    lyc_gauge_set(server->in_flight, NULL, (double) busy);
+}
 
 /* Waits for the integer an actor sends when its start is done. */
 static int s_start_status(zactor_t *actor)
@@ -56,6 +101,7 @@ static void s_server_free(s_server_t *server)
         zactor_destroy(&server->workers[i]);
     free(server->workers);
     free(server->idle);
+    free(server->started);
     while (server->queue && zlist_size(server->queue) > 0) {
         zmsg_t *msg = zlist_pop(server->queue);
         zmsg_destroy(&msg);
@@ -72,7 +118,8 @@ static int s_start_workers(s_server_t *server, const lyc_eval_config_t *config,
     size_t n = (size_t) config->threads;
     server->workers = calloc(n, sizeof *server->workers);
     server->idle = calloc(n, sizeof *server->idle);
-    if (!server->workers || !server->idle)
+    server->started = calloc(n, sizeof *server->started);
+    if (!server->workers || !server->idle || !server->started)
         return -1;
     for (size_t i = 0; i < n; i++) {
         server->workers[i] = zactor_new(lyc_eval_worker_actor, args);
@@ -108,7 +155,8 @@ static int s_server_start(s_server_t *server, zsock_t *pipe, lyc_evaluator_t *ow
     if (!server->poller)
         return -1;
     zpoller_set_nonstop(server->poller, true);
-    if (s_start_workers(server, config, &owner->worker_args) != 0) {
+    if (s_declare_metrics(server, config->metrics) != 0 ||
+        s_start_workers(server, config, &owner->worker_args) != 0) {
         LYC_ERROR(NULL, "evaluator: cannot start %ld grading threads", config->threads);
         return -1;
     }
@@ -124,6 +172,8 @@ static void s_dispatch(s_server_t *server, size_t i, zmsg_t *msg)
         return;
     }
     server->idle[i] = 0;
+    server->started[i] = lyc_mono_us();
+    s_count(server, NULL, 0);
 }
 
 /* Answers a request that found no room with a retryable "busy" verdict. */
@@ -139,6 +189,7 @@ static void s_reply_busy(s_server_t *server, zmsg_t *msg)
     zmsg_remove(msg, body);
     zframe_destroy(&body);
     LYC_WARN(env.trace_id, "evaluator: busy: %zu requests queued", zlist_size(server->queue));
+    s_count(server, "busy", 0);
     Lyceum__V1__Verdict *verdict =
         lyc_verdict_error(env.trace_id, LYCEUM__V1__ERROR_CODE__ERROR_UNAVAILABLE,
                           "evaluator busy: every grading thread is taken", 1);
@@ -163,8 +214,10 @@ static void s_accept(s_server_t *server)
             return;
         }
     }
-    if (zlist_size(server->queue) < server->queue_max && zlist_append(server->queue, msg) == 0)
+    if (zlist_size(server->queue) < server->queue_max && zlist_append(server->queue, msg) == 0) {
+        s_count(server, NULL, 0);
         return;
+    }
     s_reply_busy(server, msg);
 }
 
@@ -177,6 +230,7 @@ static void s_collect(s_server_t *server, size_t i)
     char *command = zmsg_popstr(msg);
     if (command && strcmp(command, LYC_EVAL_WORKER_DONE) == 0) {
         server->idle[i] = 1;
+        s_count(server, zmsg_size(msg) > 0 ? "answered" : "dropped", server->started[i]);
         if (zmsg_size(msg) > 0 && zmsg_send(&msg, server->frontend) != 0)
             LYC_WARN(NULL, "evaluator: cannot send a verdict: %s", zmq_strerror(zmq_errno()));
     }
@@ -223,26 +277,37 @@ static void s_actor(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
     int port = s_server_start(&server, pipe, owner);
     if (zsock_send(pipe, "i", port) == 0 && port >= 0) {
-        LYC_INFO(NULL, "evaluator: serving on %s with %zu threads, judge %s",
+        LYC_INFO(NULL, "evaluator: serving on %s with %zu threads, judge %s, delegation %s",
                  zsock_endpoint(server.frontend), server.n_workers,
                  *owner->worker_args.config->judge_model ? owner->worker_args.config->judge_model
-                                                         : "(none)");
+                                                         : "(none)",
+                 owner->judges ? "on" : "off (no Redis)");
         s_serve(&server);
     }
     s_server_free(&server);
 }
 
-lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config, const char *tasks_endpoint)
+lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config,
+                                   const lyc_evaluator_links_t *links)
 {
     lyc_evaluator_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->embedder = lyc_embedder_new(LYC_EVAL_EMBED_DIM);
-    self->tasks_endpoint = strdup(tasks_endpoint);
+    self->tasks_endpoint = strdup(links->tasks_endpoint);
     if (!self->embedder || !self->tasks_endpoint)
         goto out_free_self;
-    self->worker_args = (lyc_eval_worker_args_t){
-        .config = config, .embedder = self->embedder, .tasks_endpoint = self->tasks_endpoint};
+    if (links->redis_url && *links->redis_url) {
+        self->judges = lyc_judges_new(config, links->redis_url,
+                                      links->redis_prefix ? links->redis_prefix : "lyc",
+                                      links->redis_timeout_ms);
+        if (!self->judges)
+            goto out_free_self;
+    }
+    self->worker_args = (lyc_eval_worker_args_t){.config = config,
+                                                 .embedder = self->embedder,
+                                                 .tasks_endpoint = self->tasks_endpoint,
+                                                 .judges = self->judges};
     self->actor = zactor_new(s_actor, self);
     if (!self->actor)
         goto out_free_self;
@@ -266,6 +331,7 @@ void lyc_evaluator_destroy(lyc_evaluator_t **self_p)
         return;
     lyc_evaluator_t *self = *self_p;
     zactor_destroy(&self->actor);
+    lyc_judges_destroy(&self->judges);
     lyc_embedder_destroy(&self->embedder);
     free(self->tasks_endpoint);
     free(self);

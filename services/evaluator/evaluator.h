@@ -16,12 +16,22 @@
 
 typedef struct lyc_evaluator_t lyc_evaluator_t;
 
+/* Where the evaluator's neighbours are. */
+typedef struct {
+    const char *tasks_endpoint; /* the router's task endpoint (bus.tasks) */
+    const char *redis_url; /* stats, roles and judges; NULL or "": the supervisor always judges */
+    const char *redis_prefix; /* key prefix (redis.prefix) */
+    long redis_timeout_ms;    /* connect and command time-out */
+} lyc_evaluator_links_t;
+
 /* Binds config->bind (one endpoint; "tcp://host:*" picks a free port),
- * starts config->threads grading threads connected to tasks_endpoint (the
- * router's task endpoint, bus.tasks) and serves until destroyed. config must
- * outlive the evaluator; tasks_endpoint is copied. Returns NULL, with the
- * reason logged, when the bind fails or a thread cannot start. */
-lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config, const char *tasks_endpoint);
+ * starts config->threads grading threads connected to links->tasks_endpoint
+ * and serves until destroyed; with a Redis URL, judging is delegated per
+ * domain (judges.h). config must outlive the evaluator; the strings of links
+ * are copied. Returns NULL, with the reason logged, when the bind fails or a
+ * thread cannot start. A Redis that cannot be reached does not stop it. */
+lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config,
+                                   const lyc_evaluator_links_t *links);
 
 /* The TCP port the ROUTER is bound to (0 for inproc or ipc endpoints). */
 int lyc_evaluator_port(const lyc_evaluator_t *self);

@@ -94,6 +94,14 @@ void lyc_grading_init(lyc_grading_t *self, const Lyceum__V1__EvalRequest *reques
     }
 }
 
+void lyc_grading_charge(lyc_grading_t *self, const char *model, double cost_usd)
+{
+    if (self->judge_calls < LYC_EVAL_MAX_JUDGE_CALLS)
+        snprintf(self->judge_models[self->judge_calls], sizeof self->judge_models[0], "%s", model);
+    self->judge_calls++;
+    self->judge_cost_usd += cost_usd;
+}
+
 void lyc_grading_clear(lyc_grading_t *self)
 {
     if (!self)

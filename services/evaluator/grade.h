@@ -8,11 +8,18 @@
  * then fill the grades of the answers that were given:
  *
  *   reference  recorded correctness, else the request's reference text
- *              (grade_reference.c); benchmarks
+ *              (grade_reference.c); benchmarks. Charged as one call of the
+ *              judge that would have judged (judge_charge.h) unless the
+ *              supervisor answered; a request not sampled for audit is not
+ *              graded at all
  *   agreement  similarity to a trusted answer: the supervisor's, else the
  *              majority's (grade_agreement.c); costs nothing
- *   judge      one prompt to the judge model (grade_judge.c), with agreement
- *              as the fallback when the judge fails
+ *   judge      one prompt to each judging model (grade_judge.c): the
+ *              supervisor, a delegate or an ensemble (judge_policy.h), with
+ *              agreement as the fallback when every judge fails
+ *
+ * Every judging call, made or charged, is counted in judge_calls and named
+ * in judges, so a benchmark can account for it.
  */
 #ifndef LYCEUM_EVALUATOR_GRADE_H
 #define LYCEUM_EVALUATOR_GRADE_H
@@ -34,6 +41,14 @@
 #define LYC_EVAL_EMBED_DIM 1024
 /* judged_by for requests graded by agreement because the judge failed. */
 #define LYC_EVAL_AGREEMENT_FALLBACK "agreement-fallback"
+/* judged_by of a reference-mode request not sampled for audit: not graded. */
+#define LYC_EVAL_NOT_GRADED "none"
+/* Judging calls one request may make or be charged: an ensemble of five and
+ * the supervisor, each with its retry. */
+#define LYC_EVAL_MAX_JUDGE_CALLS 12
+
+/* The delegation record of judges.h (a thread's link to it). */
+typedef struct lyc_judges_link_t lyc_judges_link_t;
 
 typedef struct {
     double score;      /* 0.0 to 1.0 */
@@ -61,12 +76,15 @@ typedef struct {
     const lyc_embedder_t *embedder;
     lyc_judge_call_fn judge_call; /* NULL: no judge can be reached */
     void *judge_ctx;
+    lyc_judges_link_t *judges; /* who judges each domain; NULL: always the supervisor */
     /* Results: */
     lyc_grade_t grades[LYC_EVAL_MAX_ANSWERS]; /* one per request answer */
     size_t answered;                          /* answers without an error */
     int mode;                                 /* how the grades were made (Lyceum__V1__EvalMode) */
     char judged_by[128];                      /* "reference", "agreement", a model name, ... */
     double judge_cost_usd;                    /* what judging cost */
+    unsigned judge_calls;                     /* judging calls made or charged */
+    char judge_models[LYC_EVAL_MAX_JUDGE_CALLS][128]; /* the model of each call */
     char *synthesis; /* owned; the judge's answer when it wins, else NULL */
 } lyc_grading_t;
 
@@ -78,6 +96,10 @@ void lyc_grading_init(lyc_grading_t *self, const Lyceum__V1__EvalRequest *reques
 
 /* Frees what the grading owns (the synthesis). */
 void lyc_grading_clear(lyc_grading_t *self);
+
+/* Counts one judging call to model that cost cost_usd (made or charged).
+ * Calls past LYC_EVAL_MAX_JUDGE_CALLS are costed but not named. */
+void lyc_grading_charge(lyc_grading_t *self, const char *model, double cost_usd);
 
 /* 1 when answer failed, abstained (Answer.error set) or came back blank. */
 int lyc_answer_failed(const Lyceum__V1__Answer *answer);
@@ -93,12 +115,16 @@ void lyc_grade_explain(lyc_grade_t *grade, const char *fmt, ...)
 int lyc_grade_agreement(lyc_grading_t *self, const char *judged_by);
 
 /* Grades by recorded correctness or the reference text, falling back to
- * agreement for answers that have neither. Returns 0, or -1 out of memory. */
+ * agreement for answers that have neither, and charges the judgement (see
+ * above). A request that is not audited gets score 0, confidence 0 and
+ * "not audited" for every given answer, mode unspecified and judged_by
+ * LYC_EVAL_NOT_GRADED, free. Returns 0, or -1 out of memory. */
 int lyc_grade_reference(lyc_grading_t *self);
 
-/* Grades with the judge model, falling back to agreement when the request is
- * not audited, the judge is unreachable, or its reply stays unreadable after
- * one stricter retry. Returns 0, or -1 out of memory. */
+/* Grades with the judge models of the request's plan, falling back to
+ * agreement when the request is not audited (judged_by "agreement", free),
+ * or when every judge is unreachable or its reply stays unreadable after one
+ * stricter retry. Returns 0, or -1 out of memory. */
 int lyc_grade_judge(lyc_grading_t *self);
 
 #endif

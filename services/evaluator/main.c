@@ -8,11 +8,13 @@
 #include "envelope.h"
 #include "eval_config.h"
 #include "evaluator.h"
+#include "http_server.h"
 #include "log.h"
 #include "settings.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -69,15 +71,36 @@ static const char *s_args(int argc, char **argv, int *exit_code)
     return optind == argc ? path : NULL;
 }
 
+/* Starts GET /metrics and /healthz on config->http_listen; NULL when it is
+ * empty or cannot be served (logged: grading matters more than metrics). */
+static lyc_httpd_t *s_http_start(const lyc_eval_config_t *config)
+{
+    if (!*config->http_listen)
+        return NULL;
+    lyc_httpd_config_t http = {
+        .listen = config->http_listen, .service = "evaluator", .metrics = config->metrics};
+    lyc_httpd_t *server = lyc_httpd_new(&http);
+    if (!server)
+        LYC_ERROR(NULL, "evaluator: no /metrics: cannot serve HTTP on %s; grading anyway",
+                  config->http_listen);
+    return server;
+}
+
 /* Serves until a stop signal; returns the process exit code. */
 static int s_run(const lyc_eval_config_t *config, const lyc_settings_t *settings)
 {
-    lyc_evaluator_t *evaluator = lyc_evaluator_new(config, settings->bus_tasks);
+    lyc_evaluator_links_t links = {.tasks_endpoint = settings->bus_tasks,
+                                   .redis_url = settings->redis_url,
+                                   .redis_prefix = settings->redis_prefix,
+                                   .redis_timeout_ms = settings->redis_timeout_ms};
+    lyc_evaluator_t *evaluator = lyc_evaluator_new(config, &links);
     if (!evaluator)
         return EXIT_FAILURE;
+    lyc_httpd_t *http = s_http_start(config);
     while (!zsys_interrupted)
         zclock_sleep(200);
     LYC_INFO(NULL, "evaluator: stopping");
+    lyc_httpd_destroy(&http);
     lyc_evaluator_destroy(&evaluator);
     return EXIT_SUCCESS;
 }
@@ -94,6 +117,8 @@ int main(int argc, char **argv)
     if (!path)
         return code;
     zsys_init();
+    /* Redis (judges.h) is written to with write(2): a reset must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     lyc_confdoc_t *doc = lyc_settings_load(path, "LYCEUM_EVALUATOR", &settings, err, sizeof err);
     if (!doc) {
         LYC_ERROR(NULL, "evaluator: %s", err);
@@ -103,11 +128,13 @@ int main(int argc, char **argv)
     snprintf(sender, sizeof sender, "evaluator#%d", (int) getpid());
     lyc_envelope_set_sender(sender);
     code = EXIT_FAILURE;
+    lyc_metrics_t *metrics = lyc_metrics_new();
     if (lyc_eval_config_load(&config, doc, err, sizeof err) != 0)
         LYC_ERROR(NULL, "evaluator: %s", err);
-    else
+    else if ((config.metrics = metrics))
         code = s_run(&config, &settings);
     lyc_eval_config_free(&config);
+    lyc_metrics_destroy(&metrics);
     lyc_confdoc_destroy(&doc);
     lyc_settings_free(&settings);
     return code;

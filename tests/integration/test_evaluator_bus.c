@@ -57,7 +57,8 @@ static void s_setup(void)
     ck_assert_int_gt(port, 0);
     snprintf(s_tasks_endpoint, sizeof s_tasks_endpoint, "tcp://127.0.0.1:%d", port);
 
-    s_evaluator = lyc_evaluator_new(&s_config, s_tasks_endpoint);
+    lyc_evaluator_links_t links = {.tasks_endpoint = s_tasks_endpoint};
+    s_evaluator = lyc_evaluator_new(&s_config, &links);
     ck_assert_ptr_nonnull(s_evaluator);
     ck_assert_int_gt(lyc_evaluator_port(s_evaluator), 0);
     snprintf(endpoint, sizeof endpoint, ">tcp://127.0.0.1:%d", lyc_evaluator_port(s_evaluator));
@@ -227,6 +228,10 @@ START_TEST(test_judge_retried_once_after_malformed_reply)
     ck_assert_str_eq(v->judged_by, "judge-x");
     ck_assert_int_eq(v->mode, JUDGE);
     ck_assert_double_eq_tol(v->judge_cost_usd, 0.03, 1e-12);
+    ck_assert_uint_eq(v->judge_calls, 2); /* the call and its stricter retry */
+    ck_assert_uint_eq(v->n_judges, 2);
+    ck_assert_str_eq(v->judges[0], "judge-x");
+    ck_assert_str_eq(v->judges[1], "judge-x");
     /* 0.90 is within 0.05 of 0.92 and the student is cheapest. */
     ck_assert_str_eq(v->winner, "student");
     ck_assert_str_eq(v->final_content, s_contents[0]);
@@ -313,13 +318,31 @@ START_TEST(test_unaudited_and_reference_requests_skip_the_judge)
     ck_assert_str_eq(v->judged_by, "agreement");
     ck_assert_double_eq(v->judge_cost_usd, 0.0);
     ck_assert_uint_eq(v->n_verdicts, 4);
+    ck_assert_uint_eq(v->judge_calls, 0);
+    ck_assert_uint_eq(v->n_judges, 0);
     lyc_bus_msg_clear(&reply);
 
+    /* Reference mode, not audited: not graded, nothing charged, and the
+     * cheapest answer wins. */
     s_send_request("trace-bench", REFERENCE, 0);
     v = s_recv_verdict(&reply, "trace-bench");
+    ck_assert_str_eq(v->judged_by, "none");
+    ck_assert_int_eq(v->mode, LYCEUM__V1__EVAL_MODE__EVAL_MODE_UNSPECIFIED);
+    ck_assert_double_eq(v->verdicts[0]->score, 0.0);
+    ck_assert_double_eq(v->verdicts[0]->confidence, 0.0);
+    ck_assert_str_eq(v->verdicts[0]->rationale, "not audited");
+    ck_assert_double_eq(v->judge_cost_usd, 0.0);
+    ck_assert_uint_eq(v->judge_calls, 0);
+    ck_assert_str_eq(v->winner, "student");
+    lyc_bus_msg_clear(&reply);
+
+    /* Audited, and the supervisor answered: graded against it, free. */
+    s_send_request("trace-bench-audited", REFERENCE, 1);
+    v = s_recv_verdict(&reply, "trace-bench-audited");
     ck_assert_str_eq(v->judged_by, "reference");
     ck_assert_int_eq(v->mode, REFERENCE);
     ck_assert_double_eq(v->verdicts[0]->score, 1.0); /* recorded right */
+    ck_assert_uint_eq(v->judge_calls, 0);
     ck_assert_str_eq(v->winner, "student");
     lyc_bus_msg_clear(&reply);
     ck_assert(s_no_task_within(200));
@@ -398,7 +421,8 @@ START_TEST(test_busy_when_every_thread_and_the_queue_are_taken)
     small.threads = 1;
     small.queue_max = 1;
     char endpoint[64];
-    lyc_evaluator_t *evaluator = lyc_evaluator_new(&small, s_tasks_endpoint);
+    lyc_evaluator_links_t links = {.tasks_endpoint = s_tasks_endpoint};
+    lyc_evaluator_t *evaluator = lyc_evaluator_new(&small, &links);
     ck_assert_ptr_nonnull(evaluator);
     zsock_t *client = s_client;
     snprintf(endpoint, sizeof endpoint, ">tcp://127.0.0.1:%d", lyc_evaluator_port(evaluator));

@@ -76,6 +76,7 @@ static void s_request_init(s_request_t *r, int mode)
     lyceum__v1__eval_request__init(&r->req);
     r->req.trace_id = "trace-choose";
     r->req.mode = mode;
+    r->req.audit = 1; /* reference mode grades only audited requests */
     r->req.answers = r->ptrs;
 }
 

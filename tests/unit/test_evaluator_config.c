@@ -1,6 +1,7 @@
 /*
  * test_evaluator_config.c - the evaluator's settings: defaults, the judge
- * taken from the supervisor, environment overrides and clear errors.
+ * taken from the supervisor, environment overrides, clear errors, and the
+ * delegation settings and model prices.
  */
 #include "testkit.h"
 
@@ -104,6 +105,44 @@ START_TEST(test_no_models_means_no_judge)
 }
 END_TEST
 
+START_TEST(test_delegation_settings_and_prices)
+{
+    lyc_eval_config_t config;
+    char err[512], yaml[1024];
+    ck_assert_int_eq(s_load(s_models, &config, err, sizeof err), 0);
+    ck_assert_int_eq(config.delegate_min_pairs, 30);
+    ck_assert_double_eq_tol(config.delegate_min_agreement, 0.9, 1e-12);
+    ck_assert_double_eq_tol(config.ensemble_min_agreement, 0.75, 1e-12);
+    ck_assert_double_eq_tol(config.spot_check_initial, 0.5, 1e-12);
+    ck_assert_double_eq_tol(config.spot_check_floor, 0.05, 1e-12);
+    ck_assert_str_eq(config.stats_scope, "shared");
+    ck_assert_int_eq(config.judges_refresh_ms, 5000);
+    ck_assert_uint_eq(config.n_models, 2);
+    ck_assert_int_eq(lyc_eval_config_model(&config, "gpt-big")->role, 4);
+    ck_assert_ptr_null(lyc_eval_config_model(&config, "nobody"));
+    lyc_eval_config_free(&config);
+
+    snprintf(yaml, sizeof yaml,
+             "evaluator:\n  delegate_min_pairs: 50\n  stats_scope: acme\n"
+             "models:\n  - {name: t, backend: replay, role: teacher, price_in: 1.5, "
+             "price_out: 2}\n");
+    ck_assert_int_eq(s_load(yaml, &config, err, sizeof err), 0);
+    ck_assert_int_eq(config.delegate_min_pairs, 50);
+    ck_assert_str_eq(config.stats_scope, "acme");
+    const lyc_eval_model_t *t = lyc_eval_config_model(&config, "t");
+    ck_assert_int_eq(t->role, 3);
+    ck_assert_double_eq_tol(t->price_in, 1.5, 1e-12);
+    ck_assert_double_eq_tol(t->price_out, 2.0, 1e-12);
+    lyc_eval_config_free(&config);
+
+    /* A floor above the initial rate is refused, naming both keys. */
+    ck_assert_int_eq(s_load("evaluator:\n  spot_check_floor: 0.6\n", &config, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "evaluator.spot_check_floor"));
+    ck_assert_ptr_nonnull(strstr(err, "evaluator.spot_check_initial"));
+    lyc_eval_config_free(&config);
+}
+END_TEST
+
 static Suite *s_suite(void)
 {
     Suite *s = suite_create("evaluator_config");
@@ -112,6 +151,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_section_and_environment);
     tcase_add_test(tc, test_errors_name_the_key);
     tcase_add_test(tc, test_no_models_means_no_judge);
+    tcase_add_test(tc, test_delegation_settings_and_prices);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -162,7 +162,11 @@ START_TEST(test_reference_by_recorded_correctness)
     ck_assert_double_eq(g.grades[1].score, 0.0);
     ck_assert_double_eq(g.grades[1].confidence, 1.0);
     ck_assert_str_eq(g.grades[1].rationale, "recorded as wrong");
-    ck_assert_str_eq(g.judged_by, "reference");
+    /* The supervisor did not answer: the judgement is charged to it (at no
+     * price here: the configuration lists no models). */
+    ck_assert_str_eq(g.judged_by, "big-sup");
+    ck_assert_uint_eq(g.judge_calls, 1);
+    ck_assert_str_eq(g.judge_models[0], "big-sup");
     ck_assert_int_eq(g.mode, REFERENCE);
     ck_assert_double_eq(g.judge_cost_usd, 0.0);
     lyc_grading_clear(&g);
