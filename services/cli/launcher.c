@@ -331,7 +331,13 @@ static int s_spawn_all(const char *run_dir, const lyc_plan_t *plan, char (*bins)
         snprintf(log, sizeof log, "%s/logs/%s.log", run_dir, p->name);
         snprintf(pid_file, sizeof pid_file, "%s/pids/%s.pid", run_dir, p->name);
         lyc_plan_argv(p, bins[i], cluster_path, argv);
+        /* a worker's own metrics address travels in its environment */
+        if (*p->http && setenv("LYCEUM_WORKER_HTTP_LISTEN", p->http, 1) != 0) {
+            fprintf(out, "lyceum: cannot set %s's environment\n", p->name);
+            return -1;
+        }
         pids[i] = lyc_proc_spawn(argv, log, pid_file, err, sizeof err);
+        unsetenv("LYCEUM_WORKER_HTTP_LISTEN");
         if (pids[i] < 0) {
             pids[i] = 0;
             fprintf(out, "lyceum: cannot start %s: %s\n", p->name, err);
@@ -435,6 +441,16 @@ static int s_check_run_dir(const char *run_dir, FILE *out)
     return 0;
 }
 
+/* Where the monitor's dashboard is, when lyceum-monitor was started. */
+static void s_print_dashboard(const lyc_cluster_t *cluster, FILE *out)
+{
+    char bin[LYC_PATH_MAX];
+    if (lyc_paths_find_binary("monitor", bin, sizeof bin, NULL, 0) == 0)
+        fprintf(out, "Dashboard at http://%s/ (lyceum-monitor)\n",
+                lyc_cluster_value(cluster, "monitor", "http_listen", "LYCEUM_MONITOR",
+                                  "127.0.0.1:8090"));
+}
+
 int lyc_launcher_up(const char *run_dir, const lyc_launch_t *launch, FILE *out, int *already)
 {
     char url[256];
@@ -459,6 +475,8 @@ int lyc_launcher_up(const char *run_dir, const lyc_launch_t *launch, FILE *out, 
     rc = cluster ? s_start(run_dir, cluster, timeout_s, out) : -1;
     if (rc == 0 && lyc_cluster_router_url(cluster, url, sizeof url) == 0)
         fprintf(out, "Lyceum is up at %s (run dir %s)\n", url, run_dir);
+    if (rc == 0)
+        s_print_dashboard(cluster, out);
     lyc_cluster_destroy(&cluster);
 out_unlock:
     close(lock);
@@ -554,7 +572,7 @@ static int s_print_procs(const char *run_dir, const lyc_plan_t *plan, FILE *out)
     return all_alive;
 }
 
-/* Replicas per model as GET /v1/models reports them, against the file. */
+/* Replicas per model as the router reports them (GET /healthz), against the file. */
 static int s_print_models(const lyc_cluster_t *cluster, FILE *out)
 {
     char url[256], err[512];

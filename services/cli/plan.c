@@ -42,19 +42,39 @@ static void s_add_services(const lyc_cluster_t *cluster, lyc_plan_t *plan, size_
              lyc_cluster_value(cluster, "router", "workers_bind", "LYCEUM_ROUTER",
                                "tcp://127.0.0.1:5701"));
     p = s_add(plan, cap, "evaluator", 0);
-    snprintf(p->address, sizeof p->address, "%s",
-             lyc_cluster_value(cluster, "evaluator", "bind", "LYCEUM_EVALUATOR",
-                               "tcp://127.0.0.1:5703"));
+    snprintf(
+        p->address, sizeof p->address, "%s, metrics http://%s/metrics",
+        lyc_cluster_value(cluster, "evaluator", "bind", "LYCEUM_EVALUATOR", "tcp://127.0.0.1:5703"),
+        lyc_cluster_value(cluster, "evaluator", "http_listen", "LYCEUM_EVALUATOR",
+                          "127.0.0.1:8091"));
     p = s_add(plan, cap, "trainer", 1);
-    snprintf(p->address, sizeof p->address, "kafka %s", s->kafka_brokers);
+    snprintf(
+        p->address, sizeof p->address, "kafka %s, metrics http://%s/metrics", s->kafka_brokers,
+        lyc_cluster_value(cluster, "trainer", "http_listen", "LYCEUM_TRAINER", "127.0.0.1:8092"));
     p = s_add(plan, cap, "monitor", 1);
-    snprintf(p->address, sizeof p->address, "%s",
-             lyc_cluster_value(cluster, "monitor", "http.listen", "LYCEUM_MONITOR", "-"));
+    snprintf(
+        p->address, sizeof p->address, "dashboard http://%s/",
+        lyc_cluster_value(cluster, "monitor", "http_listen", "LYCEUM_MONITOR", "127.0.0.1:8090"));
+}
+
+/* The first worker's metrics port: LYCEUM_WORKER_HTTP_BASE, else the
+ * router's port + LYC_PLAN_WORKER_HTTP_OFFSET; 0 for none. */
+static int s_worker_http_base(const lyc_cluster_t *cluster)
+{
+    char host[256];
+    int port = 0;
+    const char *env = getenv("LYCEUM_WORKER_HTTP_BASE");
+    if (env && *env)
+        port = atoi(env);
+    else if (lyc_cluster_host_port(lyc_cluster_http_listen(cluster), host, sizeof host, &port) == 0)
+        port += LYC_PLAN_WORKER_HTTP_OFFSET;
+    return port > 0 && port < 65000 ? port : 0;
 }
 
 static void s_add_workers(const lyc_cluster_t *cluster, lyc_plan_t *plan, size_t cap)
 {
     const char *workers = lyc_cluster_settings(cluster)->bus_workers;
+    int http = s_worker_http_base(cluster);
     for (size_t m = 0; m < lyc_cluster_model_count(cluster); m++) {
         const lyc_cluster_model_t *model = lyc_cluster_model(cluster, m);
         char safe[LYC_CLUSTER_NAME_MAX];
@@ -64,8 +84,11 @@ static void s_add_workers(const lyc_cluster_t *cluster, lyc_plan_t *plan, size_t
             snprintf(p->name, sizeof p->name, "worker-%s-%ld", safe, i);
             snprintf(p->model, sizeof p->model, "%s", model->name);
             snprintf(p->id, sizeof p->id, "%s#%ld", model->name, i);
-            snprintf(p->address, sizeof p->address, "-> %s (%s, %s)", workers, model->backend,
-                     model->role);
+            if (http > 0 && http < 65535)
+                snprintf(p->http, sizeof p->http, "127.0.0.1:%d", http++);
+            snprintf(p->address, sizeof p->address, "-> %s (%s, %s)%s%s%s", workers, model->backend,
+                     model->role, *p->http ? ", metrics http://" : "", p->http,
+                     *p->http ? "/metrics" : "");
         }
     }
 }

@@ -4,7 +4,13 @@
  *   router                 lyceum-router -c FILE
  *   evaluator              lyceum-evaluator -c FILE
  *   worker-<model>-<i>     lyceum-worker -c FILE --model <model> --id <model>#<i>,
- *                          for i < replicas of every entry of models
+ *                          for i < replicas of every entry of models; the n-th
+ *                          worker (counting from 0 over every model) serves
+ *                          /metrics and /healthz on 127.0.0.1:<base + n>, base
+ *                          being the router's HTTP port + 1020 (9100 for the
+ *                          default cluster), or env LYCEUM_WORKER_HTTP_BASE
+ *                          (0: none); the launcher hands it over in the
+ *                          worker's environment (LYCEUM_WORKER_HTTP_LISTEN)
  *   trainer, monitor       lyceum-trainer / lyceum-monitor -c FILE, optional:
  *                          started when their binary exists, skipped silently
  *                          otherwise
@@ -26,7 +32,11 @@ typedef struct {
     char id[96];                      /* workers: the worker id, <model>#<i> */
     int optional;                     /* start only when the binary is found */
     char address[200];                /* where it listens or connects, for `lyceum status` */
+    char http[64];                    /* workers: host:port of /metrics, "" for none */
 } lyc_plan_proc_t;
+
+/* The router's HTTP port plus this is the first worker's metrics port. */
+#define LYC_PLAN_WORKER_HTTP_OFFSET 1020
 
 typedef struct {
     lyc_plan_proc_t *procs;

@@ -25,7 +25,9 @@ lyc_past_t *lyc_past_new(const lyc_settings_t *settings)
     lyc_vecstore_config_t config = {.redis_url = settings->redis_url,
                                     .key_prefix = settings->redis_prefix,
                                     .dim = (size_t) settings->embedding_dim,
-                                    .timeout_ms = (int) settings->redis_timeout_ms};
+                                    .timeout_ms = (int) settings->redis_timeout_ms,
+                                    .search_ef = (int) settings->redis_search_ef,
+                                    .search_threaded = settings->redis_search_threaded};
     self->embedder = lyc_conv_embedder_new(settings);
     self->store = self->embedder ? lyc_vecstore_new(&config) : NULL;
     self->vector = calloc((size_t) settings->embedding_dim, sizeof *self->vector);

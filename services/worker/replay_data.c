@@ -556,6 +556,11 @@ size_t lyc_replay_data_count(const lyc_replay_data_t *self)
     return self->count;
 }
 
+const lyc_replay_record_t *lyc_replay_data_record(const lyc_replay_data_t *self, size_t i)
+{
+    return i < self->count ? &self->records[i] : NULL;
+}
+
 size_t lyc_replay_data_files(const lyc_replay_data_t *self)
 {
     return self->files;

@@ -70,6 +70,9 @@ void lyc_replay_data_destroy(lyc_replay_data_t **self_p);
  * Thread-safe (the data set is read-only after loading). */
 const lyc_replay_record_t *lyc_replay_data_find(const lyc_replay_data_t *self, const char *text);
 
+/* The i-th record loaded (0 <= i < count), in file and line order. */
+const lyc_replay_record_t *lyc_replay_data_record(const lyc_replay_data_t *self, size_t i);
+
 /* Records loaded, files read, and duplicate prompts skipped. */
 size_t lyc_replay_data_count(const lyc_replay_data_t *self);
 size_t lyc_replay_data_files(const lyc_replay_data_t *self);

@@ -27,6 +27,13 @@
 /* Most messages read from one socket per turn, so no router starves another. */
 #define S_BATCH 64
 
+/* The worker's metric families (worker.h); all NULL without a registry. */
+typedef struct {
+    lyc_counter_t *calls, *cost, *tokens;
+    lyc_histogram_t *seconds;
+    lyc_gauge_t *in_flight, *queue, *capacity;
+} s_metrics_t;
+
 /* One router: its address and our DEALER to it. */
 typedef struct {
     char *endpoint;
@@ -54,9 +61,68 @@ struct lyc_worker_t {
     uint64_t served;
     int draining;
     int64_t drain_deadline_us;
+    s_metrics_t m;
 };
 
 /* ---- construction ------------------------------------------------------ */
+
+static int s_declare_metrics(lyc_worker_t *self, lyc_metrics_t *r)
+{
+    s_metrics_t *m = &self->m;
+    m->calls = lyc_metrics_counter(r, "lyceum_worker_calls_total",
+                                   "Tasks answered, by model and outcome", "model,outcome");
+    m->seconds = lyc_metrics_histogram(r, "lyceum_worker_call_seconds",
+                                       "Backend call latency by model", "model", NULL, 0);
+    m->cost = lyc_metrics_counter(r, "lyceum_worker_cost_usd_total", "USD the calls cost", "model");
+    m->tokens =
+        lyc_metrics_counter(r, "lyceum_worker_tokens_total",
+                            "Tokens used, by model and kind (prompt, completion)", "model,kind");
+    m->in_flight = lyc_metrics_gauge(r, "lyceum_worker_in_flight",
+                                     "Calls running on the worker's threads", "model");
+    m->queue =
+        lyc_metrics_gauge(r, "lyceum_worker_queue_depth", "Tasks waiting for a thread", "model");
+    m->capacity =
+        lyc_metrics_gauge(r, "lyceum_worker_capacity", "Calls the worker runs at once", "model");
+    if (!m->calls || !m->seconds || !m->cost || !m->tokens || !m->in_flight || !m->queue ||
+        !m->capacity)
+        return -1;
+    const char *model[] = {self->model->name};
+    return lyc_gauge_set(m->capacity, model, (double) self->model->capacity);
+}
+
+/* Counts one answered task: its outcome, and for a backend call its latency,
+ * cost and tokens. */
+static void s_count_call(lyc_worker_t *self, const lyc_answer_t *answer, int called)
+{
+    static const char *const outcomes[] = {"ok",          "bad_request", "timeout", "backend",
+                                           "unavailable", "abstained",   "budget",  "internal"};
+    if (!self->m.calls)
+        return;
+    unsigned code = answer->error ? (unsigned) answer->error->code : 0;
+    const char *labels[] = {self->model->name, code < 8 ? outcomes[code] : "internal"};
+    lyc_counter_add(self->m.calls, labels, 1);
+    if (!called)
+        return;
+    const char *model[] = {self->model->name};
+    lyc_histogram_observe(self->m.seconds, model, answer->latency_ms / 1000.0);
+    lyc_counter_add(self->m.cost, model, answer->cost_usd);
+    if (answer->usage) {
+        const char *in[] = {self->model->name, "prompt"},
+                   *out[] = {self->model->name, "completion"};
+        lyc_counter_add(self->m.tokens, in, answer->usage->prompt_tokens);
+        lyc_counter_add(self->m.tokens, out, answer->usage->completion_tokens);
+    }
+}
+
+/* The gauges, once per turn of the loop. */
+static void s_update_gauges(lyc_worker_t *self)
+{
+    const char *model[] = {self->model->name};
+    if (!self->m.in_flight)
+        return;
+    lyc_gauge_set(self->m.in_flight, model, (double) lyc_pool_busy(self->pool));
+    lyc_gauge_set(self->m.queue, model, (double) self->q_len);
+}
 
 static void s_default_id(const lyc_model_config_t *model, char *buf, size_t cap)
 {
@@ -158,6 +224,10 @@ lyc_worker_t *lyc_worker_new(const lyc_worker_config_t *config, char *err, size_
         lyc_pool_new(self->env, (size_t) self->model->capacity, self->worker_id, err, errcap);
     if (!self->pool)
         goto out_destroy;
+    if (config->metrics && s_declare_metrics(self, config->metrics) != 0) {
+        snprintf(err, errcap, "cannot declare the worker's metrics");
+        goto out_destroy;
+    }
     return self;
 out_destroy:
     lyc_worker_destroy(&self);
@@ -268,6 +338,7 @@ static void s_reply_error(lyc_worker_t *self, s_link_t *link, const lyc_task_t *
     answer.worker_id = self->worker_id;
     lyc_answer_set_error(&answer, code, retryable, "%s", message);
     LYC_DEBUG(task->trace_id, "worker: task %s refused: %s", task->task_id, message);
+    s_count_call(self, &answer, 0);
     s_send(link, LYCEUM__V1__MESSAGE_TYPE__ANSWER, task->trace_id, &answer.base);
     lyc_answer_release(&answer);
 }
@@ -415,6 +486,7 @@ static void s_on_results(lyc_worker_t *self)
     lyc_job_t *job;
     while ((job = lyc_pool_collect(self->pool))) {
         self->served++;
+        s_count_call(self, &job->answer, 1);
         s_send_answer(self, &job);
     }
     s_feed_pool(self);
@@ -557,5 +629,6 @@ int lyc_worker_run(lyc_worker_t *self)
             return LYC_WORKER_FAILED;
         s_feed_pool(self); /* normally done as answers come; this covers a failed hand-over */
         s_poll(self);
+        s_update_gauges(self);
     }
 }

@@ -27,6 +27,16 @@
  * sends them elsewhere), finishes the calls in flight, sends
  * WORKER_DEREGISTER on every socket and returns. A second stop, or a drain
  * longer than drain_timeout_ms, ends it at once.
+ *
+ * Metrics (when config->metrics is set; main.c serves them on --http):
+ *   lyceum_worker_calls_total{model,outcome}   tasks answered, outcome "ok" or
+ *                                              the error ("timeout", "unavailable", ...)
+ *   lyceum_worker_call_seconds{model}          backend call latency (histogram)
+ *   lyceum_worker_cost_usd_total{model}        what the calls cost
+ *   lyceum_worker_tokens_total{model,kind}     prompt and completion tokens
+ *   lyceum_worker_in_flight{model}             calls running on the pool's threads
+ *   lyceum_worker_queue_depth{model}           tasks waiting for a thread
+ *   lyceum_worker_capacity{model}              calls it runs at once
  */
 #ifndef LYCEUM_WORKER_WORKER_H
 #define LYCEUM_WORKER_WORKER_H
@@ -34,6 +44,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "metrics.h"
 
 #define LYC_WORKER_DRAIN_TIMEOUT_MS 30000
 
@@ -50,6 +61,7 @@ typedef struct {
     const char *endpoints;           /* NULL: settings->bus_workers; comma-separated */
     size_t queue;                    /* tasks waiting beyond capacity; 0: 2 * capacity */
     long drain_timeout_ms;           /* 0: LYC_WORKER_DRAIN_TIMEOUT_MS */
+    lyc_metrics_t *metrics;          /* NULL, or where the worker counts its calls (below) */
 } lyc_worker_config_t;
 
 typedef struct lyc_worker_t lyc_worker_t;
