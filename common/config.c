@@ -98,6 +98,11 @@ static int s_walk_item_path(s_walk_t *w, const char *name, int line)
     s_level_t *lv = &w->levels[w->depth - 1];
     char index[16];
     if (lv->is_seq) {
+        if (lv->next_index >= LYC_CONFDOC_MAX_ITEMS) {
+            snprintf(w->err, w->errcap, "%s:%d: a list of more than %d items", w->doc->name, line,
+                     LYC_CONFDOC_MAX_ITEMS);
+            return -1;
+        }
         snprintf(index, sizeof index, "%d", lv->next_index++);
         name = index;
     }
@@ -285,9 +290,16 @@ int lyc_confdoc_count(const lyc_confdoc_t *self, const char *key)
         const char *k = self->entries[i].key;
         if (strncmp(k, key, klen) != 0 || k[klen] != '.' || !isdigit((unsigned char) k[klen + 1]))
             continue;
-        int index = atoi(k + klen + 1);
+        /* Only indices as the walker writes them: a mapping's numeric key
+         * such as 2147483647 must not make callers loop over (or allocate
+         * for) billions of items, nor overflow `index + 1`. */
+        char *end = NULL;
+        long index = strtol(k + klen + 1, &end, 10);
+        if ((*end != '.' && *end != '\0') || index >= LYC_CONFDOC_MAX_ITEMS ||
+            (k[klen + 1] == '0' && end != k + klen + 2))
+            continue;
         if (index + 1 > count)
-            count = index + 1;
+            count = (int) index + 1;
     }
     return count;
 }

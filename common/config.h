@@ -55,7 +55,13 @@ void lyc_confdoc_destroy(lyc_confdoc_t **self_p);
 /* The scalar at a dotted key, or NULL; *line gets its line when not NULL. */
 const char *lyc_confdoc_get(const lyc_confdoc_t *self, const char *key, int *line);
 
-/* Number of items of the sequence at key ("models" -> models.0, models.1, ...). */
+/* Most items one YAML sequence may hold; a longer one is refused. */
+#define LYC_CONFDOC_MAX_ITEMS 65536
+
+/* Number of items of the sequence at key ("models" -> models.0, models.1, ...):
+ * one more than the largest index below it, at most LYC_CONFDOC_MAX_ITEMS.
+ * Keys that are not item indices (a mapping's "1x", "007" or 99999999999)
+ * do not count. */
 int lyc_confdoc_count(const lyc_confdoc_t *self, const char *key);
 
 /* The file name the document came from ("<defaults>" when none). */

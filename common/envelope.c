@@ -98,6 +98,40 @@ uint8_t *lyc_envelope_encode(lyc_msg_type_t type, const char *trace, const Proto
     return out;
 }
 
+/* 1 when msg and its submessages hold no unknown field numbered 0.
+ * protobuf-c (1.4) accepts such a field when its tag is written as an
+ * overlong varint (0x80 0x00) and keeps it, but packs it back as 0x00, which
+ * it then refuses to unpack: a message that decoded here would be dropped by
+ * the peer the router forwards it to (an Answer to its asker, a Task to a
+ * worker). Field number 0 is invalid in protobuf, so it is refused here. */
+static int s_field_numbers_valid(const ProtobufCMessage *msg)
+{
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+        if (msg->unknown_fields[i].tag == 0)
+            return 0;
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const char *base = (const char *) msg;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *) (const void *) (base + f->quantifier_offset) != f->id)
+            continue;
+        size_t n = 1;
+        ProtobufCMessage *const *items =
+            (ProtobufCMessage *const *) (const void *) (base + f->offset);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *) (const void *) (base + f->quantifier_offset);
+            items = *(ProtobufCMessage *const *const *) (const void *) (base + f->offset);
+        }
+        for (size_t j = 0; j < n; j++)
+            if (items[j] && !s_field_numbers_valid(items[j]))
+                return 0;
+    }
+    return 1;
+}
+
 int lyc_envelope_decode(const uint8_t *data, size_t len, lyc_envelope_t *out, char *err,
                         size_t errcap)
 {
@@ -132,6 +166,13 @@ int lyc_envelope_decode(const uint8_t *data, size_t len, lyc_envelope_t *out, ch
     if (!out->payload) {
         snprintf(err, errcap, "payload of %zu bytes does not parse as %s", env->payload.len,
                  kind->name);
+        goto out_free_env;
+    }
+    if (!s_field_numbers_valid(out->payload)) {
+        snprintf(err, errcap, "payload of %zu bytes holds a field numbered 0 (invalid) in %s",
+                 env->payload.len, kind->name);
+        protobuf_c_message_free_unpacked(out->payload, NULL);
+        out->payload = NULL;
         goto out_free_env;
     }
     out->type = env->type;

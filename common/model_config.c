@@ -52,7 +52,7 @@ const lyc_cfg_field_t lyc_model_config_table[] = {
      "simulated time a replayed answer takes, as a real model's would"},
     {"memory.threshold", LYC_CFG_DOUBLE, S_OFF(memory_threshold), "0.95", 0, 1, NULL,
      "similarity a past query needs before its answer is reused"},
-    {NULL},
+    {.key = NULL}, /* ends the table */
 };
 
 int lyc_model_config_count(const lyc_confdoc_t *doc)
@@ -60,7 +60,9 @@ int lyc_model_config_count(const lyc_confdoc_t *doc)
     return lyc_confdoc_count(doc, "models");
 }
 
-/* Collects models.N.replay.files.* (or a single string) into a NULL-terminated list. */
+/* Collects models.N.replay.files.* (or a single string) into a NULL-terminated
+ * list. Items that are not strings (a mapping in the list) are skipped, so the
+ * list has no hole before its end. */
 static int s_load_files(const lyc_confdoc_t *doc, const char *prefix, lyc_model_config_t *out)
 {
     char key[256];
@@ -72,11 +74,11 @@ static int s_load_files(const lyc_confdoc_t *doc, const char *prefix, lyc_model_
         return -1;
     if (single)
         return (out->replay_files[0] = strdup(single)) ? 0 : -1;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0, kept = 0; i < n; i++) {
         char item[300];
         snprintf(item, sizeof item, "%s.%d", key, i);
         const char *value = lyc_confdoc_get(doc, item, NULL);
-        if (value && !(out->replay_files[i] = strdup(value)))
+        if (value && !(out->replay_files[kept++] = strdup(value)))
             return -1;
     }
     return 0;

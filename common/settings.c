@@ -17,6 +17,10 @@ const lyc_cfg_field_t lyc_settings_table[] = {
      "prefix of every key Lyceum writes"},
     {"redis.timeout_ms", LYC_CFG_INT, S_OFF(redis_timeout_ms), "2000", 10, 60000, NULL,
      "connect and command time-out"},
+    {"redis.search_ef", LYC_CFG_INT, S_OFF(redis_search_ef), "0", 0, 100000, NULL,
+     "VSIM EF, recall against speed; 0 leaves Redis' default"},
+    {"redis.search_threaded", LYC_CFG_BOOL, S_OFF(redis_search_threaded), "false", 0, 0, NULL,
+     "run VSIM on Redis' threads: pays on many cores, costs 3x on two"},
     {"kafka.brokers", LYC_CFG_STR, S_OFF(kafka_brokers), "127.0.0.1:9392", 0, 0, NULL,
      "Kafka bootstrap servers"},
     {"kafka.spool_dir", LYC_CFG_STR, S_OFF(kafka_spool_dir), "/tmp/lyceum-spool", 0, 0, NULL,
@@ -60,7 +64,8 @@ const lyc_cfg_field_t lyc_settings_table[] = {
     {"monitor", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL, "the monitor's section"},
     {"models", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL, "the list of models (model_config.h)"},
     {"demo", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL, "settings of `lyceum demo` and the benchmarks"},
-    {NULL},
+    {"bench", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL, "settings of `lyceum bench learning`"},
+    {.key = NULL}, /* ends the table */
 };
 
 lyc_confdoc_t *lyc_settings_load(const char *path, const char *env_prefix, lyc_settings_t *settings,

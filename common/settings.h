@@ -26,6 +26,8 @@ typedef struct {
     char *redis_url;               /* redis://host:port of the Redis 8 server */
     char *redis_prefix;            /* key prefix of every Lyceum key */
     long redis_timeout_ms;         /* connect and command time-out */
+    long redis_search_ef;          /* VSIM EF: recall against speed (0: Redis' default) */
+    int redis_search_threaded;     /* run VSIM on Redis' threads (for many-core servers) */
     char *kafka_brokers;           /* bootstrap servers */
     char *kafka_spool_dir;         /* where producers keep their spools */
     long kafka_spool_max_mb;       /* bound of one producer's spool */

@@ -42,6 +42,7 @@ struct lyc_vecstore_t {
     size_t dim;
     lyc_vecstore_quant_t quant;
     int search_ef;
+    int search_threaded;
     unsigned char *blob; /* dim * 4 bytes: the FP32 argument of VADD / VSIM */
 };
 
@@ -309,6 +310,7 @@ lyc_vecstore_t *lyc_vecstore_new(const lyc_vecstore_config_t *config)
     self->dim = config->dim;
     self->quant = config->quant;
     self->search_ef = config->search_ef;
+    self->search_threaded = config->search_threaded;
     int timeout_ms = config->timeout_ms ? config->timeout_ms : LYC_VECSTORE_DEFAULT_TIMEOUT;
     self->redis = lyc_redis_new(config->redis_url, timeout_ms);
     if (!self->redis || s_check_server(self)) {
@@ -452,9 +454,11 @@ static redisReply *s_vsim(lyc_vecstore_t *self, const char *key, size_t k, const
     char count[24], ef[24];
     snprintf(count, sizeof count, "%zu", k);
     snprintf(ef, sizeof ef, "%d", self->search_ef);
-    const char *argv[11] = {"VSIM",       key,     "FP32", (const char *) self->blob,
+    const char *argv[12] = {"VSIM",       key,     "FP32", (const char *) self->blob,
                             "WITHSCORES", "COUNT", count};
     int argc = 7;
+    if (!self->search_threaded)
+        argv[argc++] = "NOTHREAD";
     if (self->search_ef > 0) {
         argv[argc++] = "EF";
         argv[argc++] = ef;
@@ -463,7 +467,7 @@ static redisReply *s_vsim(lyc_vecstore_t *self, const char *key, size_t k, const
         argv[argc++] = "FILTER";
         argv[argc++] = expr;
     }
-    size_t argvlen[11];
+    size_t argvlen[12];
     s_arg_lengths(self, argc, argv, argvlen);
 
     redisReply *reply = lyc_redis_command(self->redis, argc, argv, argvlen);

@@ -6,8 +6,8 @@ set -euo pipefail
 
 readonly PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
   protobuf-c-compiler librdkafka-dev libhiredis-dev check libcurl4-openssl-dev libmicrohttpd-dev
-  libcjson-dev libyaml-dev libcsv-dev libxxhash-dev clang clang-format libclang-rt-14-dev
-  default-jre-headless maven"
+  libcjson-dev libyaml-dev libcsv-dev libxxhash-dev libsodium-dev clang clang-format libclang-rt-14-dev
+  default-jre-headless maven docker-compose chromium fonts-dejavu-core"
 
 # Packages that may be replaced by a command that works already.
 declare -A COMMAND_FOR=([default-jre-headless]=java [maven]=mvn)

@@ -382,6 +382,9 @@ static int s_parse(int argc, char **argv, s_options_t *o)
 
 int lyc_cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "learning") == 0)
+            return lyc_cmd_bench_learning(argc, argv);
     s_options_t o = {
         .rate = 200, .duration = 10, .clients = 32, .timeout_s = LYC_LAUNCHER_UP_TIMEOUT_S};
     int rc = s_parse(argc, argv, &o), already = 0;

@@ -109,17 +109,17 @@ int lyc_client_models(lyc_client_t *self, long timeout_ms, lyc_client_model_t *o
     lyc_http_response_t resp;
     int rc = -1;
     *n = 0;
-    if (s_get(self, "/v1/models", timeout_ms, &resp) != 0) {
+    if (s_get(self, "/healthz", timeout_ms, &resp) != 0) {
         if (resp.status)
-            snprintf(err, errcap, "GET %s/v1/models: HTTP %ld", self->url, resp.status);
+            snprintf(err, errcap, "GET %s/healthz: HTTP %ld", self->url, resp.status);
         else
-            snprintf(err, errcap, "GET %s/v1/models: %s", self->url, resp.error);
+            snprintf(err, errcap, "GET %s/healthz: %s", self->url, resp.error);
         goto out_free_resp;
     }
     cJSON *root = cJSON_ParseWithLength(resp.body, resp.body_len);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!cJSON_IsArray(data)) {
-        snprintf(err, errcap, "GET %s/v1/models: the reply has no 'data' list", self->url);
+        snprintf(err, errcap, "GET %s/healthz: the reply has no 'data' list", self->url);
         goto out_free_json;
     }
     const cJSON *item;
@@ -175,7 +175,15 @@ static void s_parse_lyceum(const cJSON *obj, lyc_client_reply_t *reply)
     s_copy_string(obj, "chosen", reply->chosen, sizeof reply->chosen);
     s_copy_string(obj, "trace_id", reply->trace_id, sizeof reply->trace_id);
     reply->cost_usd = s_number(obj, "cost_usd");
+    s_copy_string(obj, "judged_by", reply->judged_by, sizeof reply->judged_by);
+    reply->judge_calls = (unsigned) s_number(obj, "judge_calls");
     const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(obj, "judges"))
+    {
+        if (cJSON_IsString(item) && reply->n_judges < LYC_CLIENT_MAX_MODELS)
+            snprintf(reply->judges[reply->n_judges++], LYC_CLIENT_NAME_MAX, "%s",
+                     item->valuestring);
+    }
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(obj, "answered_by"))
     {
         if (cJSON_IsString(item) && reply->n_answered_by < LYC_CLIENT_MAX_MODELS)

@@ -1,6 +1,6 @@
 /*
  * client.h - the lyceum tool's HTTP calls to the router's front door:
- * GET /healthz, GET /v1/models (replicas per model as the router sees them)
+ * GET /healthz (with the live models and their replicas, open without a key)
  * and POST /v1/chat/completions with the reply's `lyceum` object parsed.
  *
  * A client wraps one lyc_http_t (keep-alive) and belongs to one thread.
@@ -15,7 +15,7 @@
 
 typedef struct lyc_client_t lyc_client_t;
 
-/* A model as GET /v1/models lists it. */
+/* A model as GET /healthz (and GET /v1/models) lists it. */
 typedef struct {
     char name[LYC_CLIENT_NAME_MAX];
     char backend[16];
@@ -55,6 +55,10 @@ typedef struct {
     lyc_client_score_t scores[LYC_CLIENT_MAX_MODELS];
     size_t n_scores;
     double cost_usd;
+    char judged_by[LYC_CLIENT_NAME_MAX];
+    unsigned judge_calls;
+    char judges[LYC_CLIENT_MAX_MODELS][LYC_CLIENT_NAME_MAX]; /* one per judging call */
+    size_t n_judges;
     char trace_id[64];
     unsigned prompt_tokens;
     unsigned completion_tokens;
@@ -74,7 +78,7 @@ const char *lyc_client_url(const lyc_client_t *self);
 /* 0 when GET /healthz answers 200 within timeout_ms, else -1. */
 int lyc_client_healthz(lyc_client_t *self, long timeout_ms);
 
-/* Fills out[0..cap) with the models GET /v1/models lists (the "lyceum"
+/* Fills out[0..cap) with the models GET /healthz lists (the "lyceum"
  * entry left out) and *n with their number. Returns 0, or -1 with the
  * reason in err. */
 int lyc_client_models(lyc_client_t *self, long timeout_ms, lyc_client_model_t *out, size_t cap,

@@ -42,8 +42,8 @@ struct lyc_cluster_t {
 
 char *lyc_cluster_expand(const char *text, const char *run_dir, const char *run_id)
 {
-    static const char *names[] = {"${LYCEUM_RUN_DIR}", "${LYCEUM_RUN_ID}"};
-    const char *values[] = {run_dir, run_id};
+    static const char *names[] = {"${LYCEUM_RUN_DIR}", "${LYCEUM_RUN_ID}", "${LYCEUM_SOURCE_DIR}"};
+    const char *values[] = {run_dir, run_id, lyc_paths_source_dir()};
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -52,7 +52,7 @@ char *lyc_cluster_expand(const char *text, const char *run_dir, const char *run_
     const char *p = text;
     while (*p) {
         int matched = 0;
-        for (size_t i = 0; i < 2 && !matched; i++) {
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !matched; i++) {
             size_t n = strlen(names[i]);
             if (strncmp(p, names[i], n) == 0) {
                 fputs(values[i], f);

@@ -12,8 +12,9 @@
  *     repeat_share: 0.25    # share of them `lyceum demo` asks again
  *     seed: 42              # the data set and the workload follow from it
  *
- * Before a file is used, lyc_cluster_expand() replaces ${LYCEUM_RUN_DIR} and
- * ${LYCEUM_RUN_ID} in its text; nothing else is expanded. Environment
+ * Before a file is used, lyc_cluster_expand() replaces ${LYCEUM_RUN_DIR},
+ * ${LYCEUM_RUN_ID} and ${LYCEUM_SOURCE_DIR} (the source tree, where benchmark
+ * files find ../shared/datasets) in its text; nothing else is expanded. Environment
  * overrides apply as they do in the processes (LYCEUM_<KEY>,
  * LYCEUM_ROUTER_<KEY>, LYCEUM_DEMO_<KEY>, ...).
  */

@@ -8,6 +8,9 @@
  *   ask "..." [--domain D] ...      one query, the answer and its metadata
  *   demo [-c FILE] [--timeout S]    up + a workload + what happened
  *   bench overhead [...]            latency Lyceum adds, highest throughput
+ *   events [--type T] [--from T]... the event log as JSON lines (cmd_events.c)
+ *   keys create|list|revoke|tenant  API keys and tenant budgets (cmd_keys.c)
+ *   bench learning -c FILE [...]    a recorded data set as one online stream
  */
 #ifndef LYCEUM_CLI_COMMANDS_H
 #define LYCEUM_CLI_COMMANDS_H
@@ -18,6 +21,9 @@ int lyc_cmd_status(int argc, char **argv);
 int lyc_cmd_ask(int argc, char **argv);
 int lyc_cmd_demo(int argc, char **argv);
 int lyc_cmd_bench(int argc, char **argv);
+int lyc_cmd_events(int argc, char **argv);
+int lyc_cmd_keys(int argc, char **argv);
+int lyc_cmd_bench_learning(int argc, char **argv);
 
 /* How the user ran lyceum ("lyceum" or a path), for the commands the tool
  * suggests; main.c sets it. */

@@ -1,7 +1,7 @@
 /*
  * main.c - lyceum: the one command-line tool of Lyceum.
  *
- *   lyceum up | down | status | ask | demo | bench   (see commands.h)
+ *   lyceum up | down | status | ask | demo | bench | events   (see commands.h)
  *
  * Dispatches to the subcommand; each parses its own options.
  */
@@ -25,7 +25,9 @@ static const s_command_t s_commands[] = {
     {"status", lyc_cmd_status, "processes, replicas per model, servers"},
     {"ask", lyc_cmd_ask, "send one query: lyceum ask \"What is 2+2?\" [--domain D] [--json]"},
     {"demo", lyc_cmd_demo, "start the demo cluster, run a workload, show what happened"},
-    {"bench", lyc_cmd_bench, "bench overhead: the latency Lyceum adds and its throughput"},
+    {"bench", lyc_cmd_bench, "bench overhead | learning -c FILE: overhead, or the learning curve"},
+    {"events", lyc_cmd_events, "print the event log as JSON lines (--type, --model, --from...)"},
+    {"keys", lyc_cmd_keys, "API keys and tenants: keys create|list|revoke|tenant (--help)"},
 };
 
 static void s_usage(FILE *out)

@@ -27,9 +27,92 @@ static double s_unit_cost(const lyc_model_stats_t *s, const lyc_model_info_t *m)
     return (m->price_in + m->price_out) / 2e6;
 }
 
-int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
-                      size_t n_stats, const lyc_model_info_t *models, size_t n_models,
-                      lyc_decision_t *out)
+/* The supervisor of the domain's live models, or NULL. */
+static const lyc_model_info_t *s_supervisor(const lyc_model_info_t *models, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (models[i].role == LYCEUM__V1__ROLE__ROLE_SUPERVISOR && models[i].replicas > 0)
+            return &models[i];
+    return NULL;
+}
+
+static const lyc_model_stats_t *s_stats_of(const lyc_model_stats_t *stats, size_t n,
+                                           const char *model)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(stats[i].model, model) == 0)
+            return &stats[i];
+    return NULL;
+}
+
+typedef enum { S_UNDECIDED, S_TRUSTED, S_RULED_OUT } s_verdict_t;
+
+/* How a cheaper model compares with the supervisor in a domain. The
+ * variance has a floor, so a short run of identical outcomes proves little. */
+static s_verdict_t s_judge_gap(const lyc_router_config_t *c, const lyc_model_stats_t *s)
+{
+    double mean, se;
+    if (!s || s->pair_n < (double) c->min_evidence || lyc_stats_gap(s, &mean, &se) != 0)
+        return S_UNDECIDED;
+    double var = se * se * s->pair_n;
+    if (var < 0.04)
+        var = 0.04;
+    se = sqrt(var / s->pair_n);
+    if (mean + c->gap_z_accept * se <= c->quality_gap)
+        return S_TRUSTED;
+    if (mean - c->gap_z_reject * se > c->quality_gap)
+        return S_RULED_OUT;
+    /* A gap that sits on the threshold would be explored for ever: settle it. */
+    if (s->pair_n >= (double) c->explore_max_pairs)
+        return mean <= c->quality_gap ? S_TRUSTED : S_RULED_OUT;
+    return S_UNDECIDED;
+}
+
+/* Paired policy; returns 1 familiar, 0 explore, -1 when there is no paired evidence. */
+static int s_paired_policy(const lyc_router_config_t *c, const lyc_model_stats_t *stats,
+                           size_t n_stats, const lyc_model_info_t *models, size_t n_models,
+                           lyc_decision_t *out)
+{
+    const lyc_model_info_t *sup = s_supervisor(models, n_models);
+    if (!sup)
+        return -1;
+    const lyc_model_info_t *best = NULL;
+    double best_price = 0, sup_price = sup->price_in + sup->price_out, evidence = 0;
+    int undecided = 0, any_pairs = 0;
+    for (size_t i = 0; i < n_models; i++) {
+        const lyc_model_info_t *m = &models[i];
+        double price = m->price_in + m->price_out;
+        if (m == sup || m->replicas == 0 || strcmp(m->backend, "memory") == 0 || price >= sup_price)
+            continue;
+        const lyc_model_stats_t *s = s_stats_of(stats, n_stats, m->name);
+        any_pairs |= s && s->pair_n > 0;
+        s_verdict_t v = s_judge_gap(c, s);
+        if (v == S_UNDECIDED)
+            undecided = 1;
+        if (v == S_TRUSTED && (!best || price < best_price)) {
+            best = m;
+            best_price = price;
+            evidence = s->pair_n;
+        }
+    }
+    if (!any_pairs)
+        return -1;
+    if (!best && undecided)
+        return 0;
+    if (!best) {
+        const lyc_model_stats_t *s = s_stats_of(stats, n_stats, sup->name);
+        best = sup;
+        evidence = s ? s->n : 0;
+    }
+    snprintf(out->chosen, sizeof out->chosen, "%s", best->name);
+    out->chosen_evidence = evidence;
+    return 1;
+}
+
+/* Unpaired policy: the cheapest model whose lower bound meets the target. */
+static int s_bound_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
+                          size_t n_stats, const lyc_model_info_t *models, size_t n_models,
+                          lyc_decision_t *out)
 {
     const lyc_model_stats_t *cheapest = NULL, *surest = NULL;
     double cheapest_cost = 0, surest_lower = -1;
@@ -57,6 +140,16 @@ int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t
     snprintf(out->chosen, sizeof out->chosen, "%s", pick->model);
     out->chosen_evidence = pick->n;
     return 1;
+}
+
+int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
+                      size_t n_stats, const lyc_model_info_t *models, size_t n_models,
+                      lyc_decision_t *out)
+{
+    int familiar = s_paired_policy(config, stats, n_stats, models, n_models, out);
+    if (familiar < 0)
+        familiar = s_bound_policy(config, stats, n_stats, models, n_models, out);
+    return familiar;
 }
 
 /* A near-duplicate: the nearest past query, if it means the same and its winner is live. */
@@ -123,21 +216,22 @@ static void s_domain_policy(lyc_query_ctx_t *ctx, const lyc_model_info_t *models
     lyc_model_stats_t *stats = NULL;
     size_t n = 0;
     const lyc_settings_t *s = &ctx->router->settings;
-    if (lyc_stats_load(ctx->redis, s->redis_prefix, "shared", out->domain, &stats, &n) != 0)
+    if (lyc_stats_load(ctx->redis, s->redis_prefix, lyc_query_ctx_scope(ctx), out->domain, &stats,
+                       &n) != 0)
         return;
     out->familiar = lyc_decide_policy(&ctx->router->config, stats, n, models, n_models, out);
     free(stats);
 }
 
-/* Familiar queries are audited less as the evidence behind the choice grows. */
-static int s_audit(lyc_query_ctx_t *ctx, const lyc_decision_t *d)
+/* A draw with a chance that falls as the evidence behind a choice grows:
+ * rate / sqrt(1 + evidence / min_evidence), never below floor. */
+static int s_chance(lyc_query_ctx_t *ctx, double rate, double floor, double evidence)
 {
-    const lyc_router_config_t *c = &ctx->router->config;
-    double grown = 1.0 + d->chosen_evidence / (double) c->min_evidence;
-    double rate = c->audit_rate / sqrt(grown);
-    if (rate < c->audit_floor)
-        rate = c->audit_floor;
-    return (double) rand_r(&ctx->seed) / RAND_MAX < rate;
+    double grown = 1.0 + evidence / (double) ctx->router->config.min_evidence;
+    double p = rate / sqrt(grown);
+    if (p < floor)
+        p = floor;
+    return (double) rand_r(&ctx->seed) / RAND_MAX < p;
 }
 
 void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, const char *label,
@@ -169,8 +263,15 @@ void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, cons
         out->domain_source = "profile";
     if (!*out->domain)
         snprintf(out->domain, sizeof out->domain, "general");
-    if (!out->familiar)
+    if (!out->familiar) {
         s_domain_policy(ctx, models, n_models, out);
+        /* Keep the estimates honest: a decaying share of familiar queries is asked of everyone. */
+        if (out->familiar &&
+            s_chance(ctx, c->explore_rate, c->explore_floor, out->chosen_evidence)) {
+            out->familiar = 0;
+            out->explored = 1;
+        }
+    }
     if (out->familiar)
-        out->audit = s_audit(ctx, out);
+        out->audit = s_chance(ctx, c->audit_rate, c->audit_floor, out->chosen_evidence);
 }

@@ -7,8 +7,7 @@
  * record is established. The domain is the client's label, else the
  * near-duplicate's, else the neighbours' vote, else the user's usual domain,
  * else "general". Familiar queries go to one model: the near-duplicate's
- * winner, or the cheapest model whose lower confidence bound meets the
- * quality target (else the one with the best lower bound).
+ * winner, or the domain policy's choice (lyc_decide_policy).
  */
 #ifndef LYCEUM_ROUTER_DECIDE_H
 #define LYCEUM_ROUTER_DECIDE_H
@@ -27,6 +26,7 @@ typedef struct {
     double chosen_evidence;          /* scored answers behind the choice */
     double best_similarity;          /* cosine of the nearest past query, 0 when none */
     int audit;                       /* familiar: this query is sampled for audit */
+    int explored;                    /* familiar, but sampled to be asked of every model */
 } lyc_decision_t;
 
 /* Decides for one query. vector may be all zeros (no words): then nothing is
@@ -35,8 +35,16 @@ void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, cons
                 const char *conversation, const float *vector, int vector_empty,
                 const lyc_model_info_t *models, size_t n_models, lyc_decision_t *out);
 
-/* The familiar-path policy over a domain's statistics: fills out->chosen and
- * chosen_evidence, returns 1 when some live model's record is established. */
+/* The familiar-path policy over a domain's statistics. With paired
+ * evidence (the trainer's per-query comparisons with the supervisor), each
+ * cheaper model is trusted when its mean score gap to the supervisor is
+ * below quality_gap by gap_z_accept standard errors, ruled out when above
+ * it by gap_z_reject, and undecided in between. The cheapest trusted model
+ * takes the domain; when every cheaper model is ruled out the supervisor
+ * does; while any is undecided the domain keeps exploring (novel: every
+ * model answers). Without paired evidence: the cheapest model whose Wilson
+ * lower bound meets quality_target, else the best bound.
+ * Fills out->chosen and chosen_evidence; returns 1 for familiar. */
 int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
                       size_t n_stats, const lyc_model_info_t *models, size_t n_models,
                       lyc_decision_t *out);

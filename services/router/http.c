@@ -3,6 +3,8 @@
  */
 #include "http.h"
 
+#include "auth.h"
+#include "budget.h"
 #include "human_feedback.h"
 #include "log.h"
 #include "openai_api.h"
@@ -54,8 +56,10 @@ static lyc_query_ctx_t *s_thread_ctx(lyc_router_t *router)
     return ctx;
 }
 
-static enum MHD_Result s_send(struct MHD_Connection *conn, lyc_router_t *router, const char *path,
-                              int status, const char *type, char *body)
+/* Sends body (consumed) with one extra header (name NULL: none). */
+static enum MHD_Result s_send_with(struct MHD_Connection *conn, lyc_router_t *router,
+                                   const char *path, int status, const char *type, char *body,
+                                   const char *name, const char *value)
 {
     const char *text = body ? body : "{}";
     struct MHD_Response *resp =
@@ -64,6 +68,8 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, lyc_router_t *router,
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", type);
+    if (name)
+        MHD_add_response_header(resp, name, value);
     if (strncmp(type, "text/event-stream", 17) == 0)
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned) status, resp);
@@ -75,13 +81,32 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, lyc_router_t *router,
     return rc;
 }
 
+static enum MHD_Result s_send(struct MHD_Connection *conn, lyc_router_t *router, const char *path,
+                              int status, const char *type, char *body)
+{
+    return s_send_with(conn, router, path, status, type, body, NULL, NULL);
+}
+
 static enum MHD_Result s_send_error(struct MHD_Connection *conn, lyc_router_t *router,
                                     const char *path, const lyc_api_error_t *err)
 {
-    return s_send(conn, router, path, err->status, "application/json", lyc_api_render_error(err));
+    const char *name = err->status == 401 ? "WWW-Authenticate" : NULL;
+    return s_send_with(conn, router, path, err->status, "application/json",
+                       lyc_api_render_error(err), name, "Bearer");
 }
 
-static enum MHD_Result s_models(struct MHD_Connection *conn, lyc_router_t *router)
+/* A 429 of the rate limits, with the seconds to wait in Retry-After. */
+static enum MHD_Result s_send_retry(struct MHD_Connection *conn, lyc_router_t *router,
+                                    const char *path, const lyc_api_error_t *err, long retry_s)
+{
+    char value[24];
+    snprintf(value, sizeof value, "%ld", retry_s);
+    return s_send_with(conn, router, path, err->status, "application/json",
+                       lyc_api_render_error(err), retry_s > 0 ? "Retry-After" : NULL, value);
+}
+
+/* The live models as an OpenAI model list, with Lyceum's own details. */
+static cJSON *s_model_list(lyc_router_t *router)
 {
     lyc_model_info_t *models = NULL;
     size_t n = lyc_registry_snapshot(router->registry, &models);
@@ -108,17 +133,27 @@ static enum MHD_Result s_models(struct MHD_Connection *conn, lyc_router_t *route
         cJSON_AddItemToArray(data, m);
     }
     free(models);
+    return root;
+}
+
+static enum MHD_Result s_models(struct MHD_Connection *conn, lyc_router_t *router)
+{
+    cJSON *root = s_model_list(router);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return s_send(conn, router, "/v1/models", 200, "application/json", text);
 }
 
+/* Open without a key, for probes and launchers: the status and the live
+ * models with their replicas (the same list as /v1/models). */
 static enum MHD_Result s_healthz(struct MHD_Connection *conn, lyc_router_t *router)
 {
-    char body[128];
-    snprintf(body, sizeof body, "{\"status\":\"ok\",\"workers\":%d}",
-             lyc_registry_workers(router->registry));
-    return s_send(conn, router, "/healthz", 200, "application/json", strdup(body));
+    cJSON *root = s_model_list(router);
+    cJSON_AddStringToObject(root, "status", "ok");
+    cJSON_AddNumberToObject(root, "workers", lyc_registry_workers(router->registry));
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s_send(conn, router, "/healthz", 200, "application/json", text);
 }
 
 static enum MHD_Result s_metrics(struct MHD_Connection *conn, lyc_router_t *router)
@@ -133,7 +168,30 @@ static int s_json_content(struct MHD_Connection *conn)
     return type && strncasecmp(type, "application/json", 16) == 0;
 }
 
-static enum MHD_Result s_chat(struct MHD_Connection *conn, lyc_router_t *router, s_body_t *body)
+/* Tokens a request is admitted with: its prompt and its completion limit. */
+static long s_token_estimate(const lyc_router_t *router, const Lyceum__V1__ClientQuery *q)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < q->n_messages; i++)
+        bytes += strlen(q->messages[i]->content);
+    long completion =
+        q->max_tokens ? (long) q->max_tokens : router->config.budget_default_completion_tokens;
+    return (long) lyc_budget_tokens(bytes) + completion;
+}
+
+/* Tenant and rate limit checks of an authenticated query; -1 with *err. */
+static int s_admit(lyc_query_ctx_t *ctx, const lyc_auth_t *who, const Lyceum__V1__ClientQuery *q,
+                   long tokens, lyc_api_error_t *err, long *retry_s)
+{
+    char tenant[LYC_APIKEY_TENANT_MAX + 1];
+    *retry_s = 0;
+    if (lyc_auth_tenant(ctx->router, who, q->tenant, tenant, sizeof tenant, err) != 0)
+        return -1;
+    return lyc_auth_admit(ctx, who, tokens, err, retry_s);
+}
+
+static enum MHD_Result s_chat(struct MHD_Connection *conn, lyc_router_t *router, s_body_t *body,
+                              const lyc_auth_t *who)
 {
     static const char *path = "/v1/chat/completions";
     lyc_api_error_t err;
@@ -162,7 +220,16 @@ static enum MHD_Result s_chat(struct MHD_Connection *conn, lyc_router_t *router,
         return s_send_error(conn, router, path, &err);
     }
     lyc_query_ctx_t *ctx = s_thread_ctx(router);
-    Lyceum__V1__ClientReply *reply = ctx ? lyc_pipeline_run(ctx, query) : NULL;
+    long tokens = s_token_estimate(router, query), retry_s = 0;
+    if (ctx && s_admit(ctx, who, query, tokens, &err, &retry_s) != 0) {
+        lyc_pb_free(query);
+        return s_send_retry(conn, router, path, &err, retry_s);
+    }
+    Lyceum__V1__ClientReply *reply =
+        ctx ? lyc_pipeline_run_as(ctx, query, who->authenticated ? &who->key : NULL) : NULL;
+    if (reply && reply->usage)
+        lyc_auth_used(ctx, who, tokens,
+                      (long) reply->usage->prompt_tokens + (long) reply->usage->completion_tokens);
     enum MHD_Result rc;
     if (!reply) {
         lyc_api_fail(&err, 503, "server_error", "unavailable", NULL,
@@ -183,7 +250,8 @@ static enum MHD_Result s_chat(struct MHD_Connection *conn, lyc_router_t *router,
     return rc;
 }
 
-static enum MHD_Result s_feedback(struct MHD_Connection *conn, lyc_router_t *router, s_body_t *body)
+static enum MHD_Result s_feedback(struct MHD_Connection *conn, lyc_router_t *router, s_body_t *body,
+                                  const lyc_auth_t *who)
 {
     static const char *path = "/v1/lyceum/feedback";
     lyc_api_error_t err;
@@ -193,8 +261,10 @@ static enum MHD_Result s_feedback(struct MHD_Connection *conn, lyc_router_t *rou
                      "send a small JSON object as Content-Type: application/json");
         return s_send_error(conn, router, path, &err);
     }
-    if (lyc_human_feedback_parse(body->data, body->len, router->config.default_tenant, &fb, &err) !=
-        0)
+    const char *tenant = who->authenticated ? who->key.tenant : router->config.default_tenant;
+    char scoped[sizeof fb.tenant];
+    if (lyc_human_feedback_parse(body->data, body->len, tenant, &fb, &err) != 0 ||
+        lyc_auth_tenant(router, who, fb.tenant, scoped, sizeof scoped, &err) != 0)
         return s_send_error(conn, router, path, &err);
     lyc_query_ctx_t *ctx = s_thread_ctx(router);
     if (!ctx) {
@@ -225,17 +295,48 @@ static void s_body_append(s_body_t *body, const char *data, size_t size, size_t 
     body->data = grown;
 }
 
+/* Checks the caller's key; -1 after sending the error. */
+static int s_authenticate(struct MHD_Connection *conn, lyc_router_t *router, const char *path,
+                          lyc_auth_t *who, enum MHD_Result *rc)
+{
+    lyc_api_error_t err;
+    lyc_query_ctx_t *ctx = s_thread_ctx(router);
+    if (!ctx) {
+        lyc_api_fail(&err, 503, "server_error", "unavailable", NULL,
+                     "the router cannot reach its stores right now; retry");
+    } else {
+        const char *header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        if (lyc_auth_request(ctx, header, who, &err) == 0)
+            return 0;
+    }
+    *rc = s_send_error(conn, router, path, &err);
+    return -1;
+}
+
+/* The routes that need a key (all but /healthz and /metrics). */
+static enum MHD_Result s_route_keyed(struct MHD_Connection *conn, lyc_router_t *router,
+                                     const char *url, s_body_t *body)
+{
+    lyc_auth_t who;
+    enum MHD_Result rc;
+    if (s_authenticate(conn, router, url, &who, &rc) != 0)
+        return rc;
+    if (strcmp(url, "/v1/chat/completions") == 0)
+        return s_chat(conn, router, body, &who);
+    if (strcmp(url, "/v1/lyceum/feedback") == 0)
+        return s_feedback(conn, router, body, &who);
+    return s_models(conn, router);
+}
+
 static enum MHD_Result s_route(struct MHD_Connection *conn, lyc_router_t *router, const char *url,
                                const char *method, s_body_t *body)
 {
     lyc_api_error_t err;
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (strcmp(url, "/v1/chat/completions") == 0 && post)
-        return s_chat(conn, router, body);
-    if (strcmp(url, "/v1/lyceum/feedback") == 0 && post)
-        return s_feedback(conn, router, body);
-    if (strcmp(url, "/v1/models") == 0 && get)
-        return s_models(conn, router);
+    if ((strcmp(url, "/v1/chat/completions") == 0 && post) ||
+        (strcmp(url, "/v1/lyceum/feedback") == 0 && post) ||
+        (strcmp(url, "/v1/models") == 0 && get))
+        return s_route_keyed(conn, router, url, body);
     if (strcmp(url, "/healthz") == 0 && get)
         return s_healthz(conn, router);
     if (strcmp(url, "/metrics") == 0 && get)
@@ -312,6 +413,8 @@ lyc_http_server_t *lyc_http_server_new(lyc_router_t *router)
         LYC_ERROR(NULL, "router: http.listen '%s' is not host:port", router->config.http_listen);
         return NULL;
     }
+    if (lyc_auth_check_listen(&router->config, &addr) != 0)
+        return NULL;
     lyc_http_server_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;

@@ -52,13 +52,15 @@ int lyc_human_feedback_parse(const char *body, size_t len, const char *default_t
     snprintf(out->trace_id, sizeof out->trace_id, "%s", trace->valuestring);
     const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(root, "metadata"), "tenant");
-    snprintf(out->tenant, sizeof out->tenant, "%s",
-             cJSON_IsString(tenant) ? tenant->valuestring : default_tenant);
-    if (!lyc_vecstore_tenant_valid(out->tenant)) {
+    const char *name = cJSON_IsString(tenant) ? tenant->valuestring : default_tenant;
+    /* Checked before the copy: a name too long for out->tenant must be
+     * refused, not cut down to another tenant's name. */
+    if (!lyc_vecstore_tenant_valid(name)) {
         lyc_api_fail(err, 400, "invalid_request_error", "invalid_value", "metadata.tenant",
                      "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . -");
         goto out_free_json;
     }
+    snprintf(out->tenant, sizeof out->tenant, "%s", name);
     rc = s_parse_score(root, &out->score, err);
 out_free_json:
     cJSON_Delete(root);

@@ -298,6 +298,11 @@ static cJSON *s_lyceum_object(const Lyceum__V1__ClientReply *reply)
     for (size_t i = 0; i < reply->n_scores; i++)
         cJSON_AddNumberToObject(scores, reply->scores[i]->model, reply->scores[i]->score);
     cJSON_AddNumberToObject(obj, "cost_usd", reply->cost_usd);
+    cJSON_AddStringToObject(obj, "judged_by", reply->judged_by);
+    cJSON_AddNumberToObject(obj, "judge_calls", reply->judge_calls);
+    cJSON *judges = cJSON_AddArrayToObject(obj, "judges");
+    for (size_t i = 0; i < reply->n_judges; i++)
+        cJSON_AddItemToArray(judges, cJSON_CreateString(reply->judges[i]));
     cJSON_AddStringToObject(obj, "trace_id", reply->trace_id);
     return obj;
 }

@@ -12,6 +12,7 @@
 #include "meaning.h"
 #include "pb.h"
 #include "record.h"
+#include "spend.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@ typedef struct {
     char trace[LYC_ID_LEN];
     const char *tenant;
     const char *user;
+    const lyc_apikey_info_t *key; /* the caller's API key; NULL without one */
+    lyc_spend_t spend;            /* the query's budget: reservations and spend */
+    lyc_spend_query_t costs;      /* what the budget's estimates are made of */
     char *conversation;
     float *vector;
     int vector_empty;
@@ -80,7 +84,9 @@ static int s_label_ok(const char *s)
 static int s_validate(s_run_t *run)
 {
     const Lyceum__V1__ClientQuery *q = run->query;
-    const char *tenant = *q->tenant ? q->tenant : run->ctx->router->config.default_tenant;
+    const char *tenant = run->key     ? run->key->tenant
+                         : *q->tenant ? q->tenant
+                                      : run->ctx->router->config.default_tenant;
     if (!lyc_vecstore_tenant_valid(tenant)) {
         s_error(run, LYCEUM__V1__ERROR_CODE__ERROR_BAD_REQUEST, 0,
                 "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . -");
@@ -178,6 +184,9 @@ static void s_fall_back_to_novel(s_run_t *run)
     for (size_t i = 0; i < run->n_models; i++)
         if (run->models[i].replicas > 0 && !s_called(run, run->models[i].name))
             s_add_call(run, &run->models[i], 0);
+    lyc_spend_more(&run->spend, run->ctx, &run->costs, run->calls, first, &run->n_calls);
+    if (run->n_calls == first)
+        return;
     LYC_INFO(run->trace, "router: familiar model %s failed; asking %zu more", run->decision.chosen,
              run->n_calls - first);
     lyc_fanout_run(run->ctx, run->trace, run->query, run->tenant, run->decision.domain, run->calls,
@@ -265,6 +274,12 @@ static void s_fill_reply(s_run_t *run)
         s->confidence = run->verdict->verdicts[i]->confidence;
         lyc_pb_append((void ***) &r->scores, &r->n_scores, s);
     }
+    if (run->verdict) {
+        r->judged_by = strdup(run->verdict->judged_by);
+        r->judge_calls = run->verdict->judge_calls;
+        for (size_t i = 0; i < run->verdict->n_judges; i++)
+            lyc_pb_append((void ***) &r->judges, &r->n_judges, strdup(run->verdict->judges[i]));
+    }
     Lyceum__V1__Usage *u = lyc_pb_new(&lyceum__v1__usage__descriptor);
     const Lyceum__V1__Answer *a = run->chosen >= 0 ? run->calls[run->chosen].answer : NULL;
     if (u && a && a->usage) {
@@ -283,7 +298,8 @@ static void s_record(s_run_t *run)
         .conversation = run->conversation,
         .question = s_question(run->query),
         .vector = run->vector,
-        .vector_empty = run->vector_empty,
+        /* An answer the budget kept from being judged is not a past winner. */
+        .vector_empty = run->vector_empty || run->spend.cut || run->spend.unjudged,
         .decision = &run->decision,
         .path = run->path,
         .calls = run->calls,
@@ -332,9 +348,57 @@ static void s_run_free(s_run_t *run)
     free(run->conversation);
 }
 
+static size_t s_prompt_bytes(const Lyceum__V1__ClientQuery *q)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < q->n_messages; i++)
+        bytes += strlen(q->messages[i]->content);
+    return bytes;
+}
+
+/* The tenant's settings and account; the statistics scope they imply. */
+static int s_budget_begin(s_run_t *run)
+{
+    if (lyc_spend_begin(&run->spend, run->ctx, run->tenant, run->key) != 0) {
+        s_error(run, LYCEUM__V1__ERROR_CODE__ERROR_UNAVAILABLE, 1,
+                "the tenant's settings cannot be read right now; retry");
+        return -1;
+    }
+    run->ctx->stats_scope = lyc_spend_stats_scope(&run->spend);
+    return 0;
+}
+
+/* Reserves the budget of every planned call before any is made. */
+static int s_budget_plan(s_run_t *run)
+{
+    char why[512];
+    run->costs = (lyc_spend_query_t){.models = run->models,
+                                     .n_models = run->n_models,
+                                     .prompt_bytes = s_prompt_bytes(run->query),
+                                     .max_tokens = run->query->max_tokens};
+    int rc = lyc_spend_plan(&run->spend, run->ctx, &run->costs,
+                            !lyc_pipeline_auto_model(run->query->model),
+                            run->decision.familiar ? run->decision.chosen : NULL, run->calls,
+                            &run->n_calls, why, sizeof why);
+    if (rc == 0)
+        return 0;
+    LYC_INFO(run->trace, "router: tenant %s refused: %s", run->tenant, why);
+    s_error(run,
+            rc > 0 ? LYCEUM__V1__ERROR_CODE__ERROR_BUDGET
+                   : LYCEUM__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+            rc < 0, why);
+    return -1;
+}
+
+/* Step timings of one query, logged at debug level. */
+typedef struct {
+    int64_t start, decided, answered, evaluated, recorded;
+} s_timing_t;
+
 static void s_execute(s_run_t *run)
 {
-    if (s_validate(run) != 0)
+    s_timing_t t = {.start = lyc_mono_us()};
+    if (s_validate(run) != 0 || s_budget_begin(run) != 0)
         return;
     run->n_models = lyc_registry_snapshot(run->ctx->router->registry, &run->models);
     if (run->n_models == 0) {
@@ -350,20 +414,28 @@ static void s_execute(s_run_t *run)
                run->vector_empty, run->models, run->n_models, &run->decision);
     run->path =
         run->decision.familiar ? LYCEUM__V1__PATH__PATH_FAMILIAR : LYCEUM__V1__PATH__PATH_NOVEL;
+    t.decided = lyc_mono_us();
     s_plan_calls(run);
     if (run->n_calls == 0) {
         s_error(run, LYCEUM__V1__ERROR_CODE__ERROR_UNAVAILABLE, 1,
                 "no live worker serves the model");
         return;
     }
+    if (s_budget_plan(run) != 0)
+        return;
     lyc_fanout_run(run->ctx, run->trace, run->query, run->tenant, run->decision.domain, run->calls,
                    0, run->n_calls);
     if (run->path == LYCEUM__V1__PATH__PATH_FAMILIAR && s_index_of(run, run->decision.chosen) < 0 &&
         lyc_pipeline_auto_model(run->query->model))
         s_fall_back_to_novel(run);
+    t.answered = lyc_mono_us();
+    lyc_spend_answers(&run->spend, run->ctx, run->calls, run->n_calls);
+    int audit = (run->path == LYCEUM__V1__PATH__PATH_NOVEL || run->decision.audit) &&
+                lyc_spend_judge(&run->spend, run->ctx, &run->costs, run->calls, run->n_calls);
     run->verdict = lyc_evaluate(run->ctx, run->trace, run->query, run->tenant, run->decision.domain,
-                                run->calls, run->n_calls,
-                                run->path == LYCEUM__V1__PATH__PATH_NOVEL || run->decision.audit);
+                                run->calls, run->n_calls, audit);
+    lyc_spend_verdict(&run->spend, run->ctx, run->verdict ? run->verdict->judge_cost_usd : 0);
+    t.evaluated = lyc_mono_us();
     s_sum_cost(run);
     if (s_choose(run) != 0) {
         s_no_answer(run);
@@ -371,13 +443,27 @@ static void s_execute(s_run_t *run)
     }
     s_fill_reply(run);
     s_record(run);
+    t.recorded = lyc_mono_us();
+    LYC_DEBUG(run->trace,
+              "router: %s in %lld us: decide %lld, answers %lld, verdict %lld, record %lld",
+              run->path == LYCEUM__V1__PATH__PATH_FAMILIAR ? "familiar" : "novel",
+              (long long) (t.recorded - t.start), (long long) (t.decided - t.start),
+              (long long) (t.answered - t.decided), (long long) (t.evaluated - t.answered),
+              (long long) (t.recorded - t.evaluated));
 }
 
 Lyceum__V1__ClientReply *lyc_pipeline_run(lyc_query_ctx_t *ctx,
                                           const Lyceum__V1__ClientQuery *query)
 {
+    return lyc_pipeline_run_as(ctx, query, NULL);
+}
+
+Lyceum__V1__ClientReply *lyc_pipeline_run_as(lyc_query_ctx_t *ctx,
+                                             const Lyceum__V1__ClientQuery *query,
+                                             const lyc_apikey_info_t *key)
+{
     int64_t started = lyc_mono_us();
-    s_run_t run = {.ctx = ctx, .query = query, .chosen = -1};
+    s_run_t run = {.ctx = ctx, .query = query, .key = key, .chosen = -1};
     run.reply = lyc_pb_new(&lyceum__v1__client_reply__descriptor);
     if (!run.reply)
         return NULL;
@@ -387,6 +473,8 @@ Lyceum__V1__ClientReply *lyc_pipeline_run(lyc_query_ctx_t *ctx,
         run.reply->request_id = strdup(query->request_id);
     lyc_gauge_add(ctx->router->m.in_flight, NULL, 1);
     s_execute(&run);
+    lyc_spend_end(&run.spend, ctx);
+    ctx->stats_scope = NULL;
     if (run.n_calls > 0)
         s_metrics(&run, started);
     lyc_gauge_add(ctx->router->m.in_flight, NULL, -1);

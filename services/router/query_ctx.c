@@ -43,6 +43,8 @@ lyc_query_ctx_t *lyc_query_ctx_new(lyc_router_t *router)
         .key_prefix = s->redis_prefix,
         .dim = (size_t) s->embedding_dim,
         .timeout_ms = (int) s->redis_timeout_ms,
+        .search_ef = (int) s->redis_search_ef,
+        .search_threaded = s->redis_search_threaded,
     };
     self->store = lyc_vecstore_new(&vc);
     self->redis = lyc_redis_new(s->redis_url, (int) s->redis_timeout_ms);
@@ -86,4 +88,9 @@ int lyc_query_ctx_embed(lyc_query_ctx_t *self, const char *text, float *out)
     if (self->embed_http)
         return lyc_embed_http_embed(self->embed_http, text, strlen(text), out);
     return lyc_embedder_embed(self->router->embedder, text, strlen(text), out);
+}
+
+const char *lyc_query_ctx_scope(const lyc_query_ctx_t *self)
+{
+    return self->stats_scope ? self->stats_scope : "shared";
 }

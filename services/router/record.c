@@ -79,10 +79,12 @@ static void s_record_stats(lyc_query_ctx_t *ctx, const lyc_query_outcome_t *o)
     for (size_t i = 0; i < o->n_calls; i++) {
         const lyc_call_t *call = &o->calls[i];
         double score, confidence;
-        if (!lyc_call_ok(call) || lyc_verdict_score(o->verdict, call->model, &score, &confidence))
+        /* An answer nobody graded (confidence 0: not audited) says nothing of quality. */
+        if (!lyc_call_ok(call) || lyc_verdict_score(o->verdict, call->model, &score, &confidence) ||
+            confidence <= 0)
             continue;
-        lyc_stats_add(ctx->redis, s->redis_prefix, "shared", o->decision->domain, call->model,
-                      score, call->answer->cost_usd, call->answer->latency_ms);
+        lyc_stats_add(ctx->redis, s->redis_prefix, lyc_query_ctx_scope(ctx), o->decision->domain,
+                      call->model, score, call->answer->cost_usd, call->answer->latency_ms);
     }
 }
 

@@ -65,12 +65,17 @@ typedef struct {
     zsock_t *broker;              /* DEALER to the broker's inproc endpoint */
     zsock_t *evaluator;           /* DEALER to the evaluators */
     unsigned int seed;            /* this thread's random draws */
+    const char *stats_scope;      /* statistics scope of the query under way: "shared", or the
+                                     tenant's name when it does not share; NULL: "shared" */
 } lyc_query_ctx_t;
 
 /* Makes a thread's context; NULL (logged) when Redis cannot be reached or a
  * socket cannot be made. */
 lyc_query_ctx_t *lyc_query_ctx_new(lyc_router_t *router);
 void lyc_query_ctx_destroy(lyc_query_ctx_t **self_p);
+
+/* The statistics scope of the query under way: the tenant's own, or "shared". */
+const char *lyc_query_ctx_scope(const lyc_query_ctx_t *self);
 
 /* Embeds text with the configured embedder into out (settings.embedding_dim floats). */
 int lyc_query_ctx_embed(lyc_query_ctx_t *self, const char *text, float *out);

@@ -39,6 +39,7 @@ static char s_lyceum_bin[1024];
     "  tasks_bind: \"tcp://127.0.0.1:15702\"\n"                                                    \
     "  clients_bind: \"tcp://127.0.0.1:15700\"\n"                                                  \
     "  eval_mode: reference\n"                                                                     \
+    "  auth: open\n"                                                                               \
     "evaluator: {bind: \"tcp://127.0.0.1:15703\", mode: reference}\n"                              \
     "models:\n"                                                                                    \
     "  - name: alpha\n"                                                                            \

@@ -59,7 +59,8 @@ static const lyc_kit_model_t s_models[] = {
 static void s_cluster_up(void)
 {
     lyc_kit_start(&s_kit, s_data, s_models, sizeof s_models / sizeof s_models[0],
-                  "  min_evidence: 3\n  quality_target: 0.3\n  learning_sample: 0\n");
+                  "  min_evidence: 3\n  quality_target: 0.3\n  learning_sample: 0\n"
+                  "  explore_rate: 0\n  explore_floor: 0\n");
 }
 
 static void s_cluster_down(void)

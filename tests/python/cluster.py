@@ -52,7 +52,7 @@ class Cluster:
             f"  tasks: tcp://127.0.0.1:{b + 2}\n  evaluator: tcp://127.0.0.1:{b + 3}\n"
             f"router:\n  http: {{listen: \"127.0.0.1:{b + 4}\", threads: 4}}\n"
             f"  clients_bind: tcp://127.0.0.1:{b}\n  workers_bind: tcp://127.0.0.1:{b + 1}\n"
-            f"  tasks_bind: tcp://127.0.0.1:{b + 2}\n  eval_mode: reference\n  learning_sample: 0\n"
+            f"  tasks_bind: tcp://127.0.0.1:{b + 2}\n  eval_mode: reference\n  learning_sample: 0\n  auth: open\n"
             f"evaluator:\n  bind: tcp://127.0.0.1:{b + 3}\n  mode: reference\n"
             f"models:\n{models}")
         path = os.path.join(self.dir, "cluster.yaml")

@@ -5,6 +5,7 @@
 #include "testkit.h"
 
 #include "config.h"
+#include "model_config.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -132,6 +133,48 @@ START_TEST(test_sections_and_lists)
 }
 END_TEST
 
+/* Regression (found by tests/fuzz/fuzz_config): a mapping key such as
+ * 2147483647 under a list's key was read as an item index: `index + 1`
+ * overflowed, and the model loader allocated and looped over billions of
+ * replay files. Only the walker's own indices count now. */
+START_TEST(test_count_ignores_huge_mapping_keys)
+{
+    static const char *yaml = "models: {2147483647: {name: x}, 99999999999: {name: y},\n"
+                              "         007: {name: z}, 2x: {name: w}, 1: {name: v}}\n"
+                              "list: [a, b, c]\n";
+    char err[512];
+    lyc_confdoc_t *doc = lyc_confdoc_parse(yaml, strlen(yaml), "c.yaml", err, sizeof err);
+    ck_assert_msg(doc != NULL, "%s", err);
+    ck_assert_int_eq(lyc_confdoc_count(doc, "models"), 2);
+    ck_assert_int_eq(lyc_confdoc_count(doc, "list"), 3);
+    lyc_confdoc_destroy(&doc);
+}
+END_TEST
+
+/* Regression (found by tests/fuzz/fuzz_config): a mapping inside
+ * replay.files left a NULL hole in the file list, which ended the list
+ * early, hid the files after it and leaked them. */
+START_TEST(test_replay_files_skip_non_strings)
+{
+    static const char *yaml = "models:\n"
+                              "  - name: m\n"
+                              "    backend: replay\n"
+                              "    replay:\n"
+                              "      files: [{a: b}, one.csv, [x], two.csv]\n";
+    char err[512];
+    lyc_model_config_t model;
+    lyc_confdoc_t *doc = lyc_confdoc_parse(yaml, strlen(yaml), "c.yaml", err, sizeof err);
+    ck_assert_msg(doc != NULL, "%s", err);
+    ck_assert_int_eq(lyc_model_config_load(doc, 0, &model, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(model.replay_files);
+    ck_assert_str_eq(model.replay_files[0], "one.csv");
+    ck_assert_str_eq(model.replay_files[1], "two.csv");
+    ck_assert_ptr_null(model.replay_files[2]);
+    lyc_model_config_free(&model);
+    lyc_confdoc_destroy(&doc);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
     char err[512];
@@ -149,6 +192,8 @@ int main(void)
     tcase_add_test(tc, test_environment_overrides);
     tcase_add_test(tc, test_sections_and_lists);
     tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_count_ignores_huge_mapping_keys);
+    tcase_add_test(tc, test_replay_files_skip_non_strings);
     suite_add_tcase(s, tc);
     return lyc_test_run(s);
 }

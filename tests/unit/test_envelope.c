@@ -130,6 +130,52 @@ START_TEST(test_bad_input_is_rejected_with_reason)
 }
 END_TEST
 
+/* Wraps payload[0..len) as an ANSWER envelope into out (cap bytes); its size. */
+static size_t s_wrap_answer(const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
+{
+    Lyceum__V1__Envelope raw = LYCEUM__V1__ENVELOPE__INIT;
+    raw.type = LYCEUM__V1__MESSAGE_TYPE__ANSWER;
+    raw.schema_version = LYC_SCHEMA_VERSION;
+    raw.payload.data = (uint8_t *) payload;
+    raw.payload.len = len;
+    ck_assert_uint_le(lyceum__v1__envelope__get_packed_size(&raw), cap);
+    return lyceum__v1__envelope__pack(&raw, out);
+}
+
+/* Regression (found by tests/fuzz/fuzz_bus_frame): an unknown field numbered
+ * 0, written as the overlong tag 0x80 0x00, decoded; re-packed (as the
+ * broker forwards an Answer) it became a frame the receiver refuses, so the
+ * asker never got its answer. Such payloads are refused now, in a
+ * submessage too; unknown fields with real numbers still pass. */
+START_TEST(test_field_number_zero_is_refused)
+{
+    char err[256];
+    lyc_envelope_t env;
+    uint8_t payload[64], frame[128];
+    static const uint8_t zero_tag[] = {0x80, 0x00, 0x00};               /* field 0, varint 0 */
+    static const uint8_t field_99[] = {0x98, 0x06, 0x01};               /* field 99, varint 1 */
+    static const uint8_t usage_zero[] = {0x2a, 0x03, 0x80, 0x00, 0x00}; /* in Answer.usage */
+    static const uint8_t content[] = {0x22, 0x02, '8', '4'};            /* Answer.content "84" */
+
+    memcpy(payload, content, sizeof content);
+    memcpy(payload + sizeof content, zero_tag, sizeof zero_tag);
+    size_t n = s_wrap_answer(payload, sizeof content + sizeof zero_tag, frame, sizeof frame);
+    ck_assert_int_eq(lyc_envelope_decode(frame, n, &env, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "field numbered 0"));
+    ck_assert_ptr_null(env.payload);
+
+    memcpy(payload + sizeof content, usage_zero, sizeof usage_zero);
+    n = s_wrap_answer(payload, sizeof content + sizeof usage_zero, frame, sizeof frame);
+    ck_assert_int_eq(lyc_envelope_decode(frame, n, &env, err, sizeof err), -1);
+
+    memcpy(payload + sizeof content, field_99, sizeof field_99);
+    n = s_wrap_answer(payload, sizeof content + sizeof field_99, frame, sizeof frame);
+    ck_assert_int_eq(lyc_envelope_decode(frame, n, &env, err, sizeof err), 0);
+    ck_assert_str_eq(((Lyceum__V1__Answer *) env.payload)->content, "84");
+    lyc_envelope_clear(&env);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("envelope");
@@ -138,6 +184,7 @@ int main(void)
     tcase_add_test(tc, test_task_fields_round_trip);
     tcase_add_test(tc, test_type_mismatch_is_refused);
     tcase_add_test(tc, test_bad_input_is_rejected_with_reason);
+    tcase_add_test(tc, test_field_number_zero_is_refused);
     suite_add_tcase(s, tc);
     return lyc_test_run(s);
 }

@@ -4,6 +4,7 @@
  */
 #include "testkit.h"
 
+#include "human_feedback.h"
 #include "openai_api.h"
 #include "pb.h"
 
@@ -187,6 +188,35 @@ START_TEST(test_error_object_shape)
 }
 END_TEST
 
+/* Regression (found by tests/fuzz/fuzz_feedback_request): a tenant name
+ * longer than the 64 bytes of lyc_human_feedback_t.tenant was cut to its
+ * first 64 characters, and the feedback went to that other tenant. */
+START_TEST(test_feedback_refuses_overlong_tenant)
+{
+    char body[512], name[100];
+    lyc_human_feedback_t fb;
+    lyc_api_error_t err;
+    memset(name, 'a', 80);
+    name[80] = '\0';
+    snprintf(body, sizeof body,
+             "{\"trace_id\":\"0123456789abcdef0123456789abcdef\",\"score\":1,"
+             "\"metadata\":{\"tenant\":\"%s\"}}",
+             name);
+    ck_assert_int_eq(lyc_human_feedback_parse(body, strlen(body), "default", &fb, &err), -1);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.param, "metadata.tenant");
+
+    name[64] = '\0'; /* exactly the limit is a valid tenant */
+    snprintf(body, sizeof body,
+             "{\"trace_id\":\"0123456789abcdef0123456789abcdef\",\"rating\":\"up\","
+             "\"metadata\":{\"tenant\":\"%s\"}}",
+             name);
+    ck_assert_int_eq(lyc_human_feedback_parse(body, strlen(body), "default", &fb, &err), 0);
+    ck_assert_str_eq(fb.tenant, name);
+    ck_assert(fb.score == 1.0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("router_api");
@@ -197,6 +227,7 @@ int main(void)
     tcase_add_test(tc, test_renders_chat_completion);
     tcase_add_test(tc, test_renders_stream_that_reassembles);
     tcase_add_test(tc, test_error_object_shape);
+    tcase_add_test(tc, test_feedback_refuses_overlong_tenant);
     suite_add_tcase(s, tc);
     return lyc_test_run(s);
 }
