@@ -3,6 +3,8 @@
  */
 #include "jobs.h"
 
+#include "budget.h"
+
 #include "clock.h"
 #include "cluster_file.h"
 #include "dispatch.h"
@@ -240,6 +242,33 @@ static int s_openai_candidate(lyc_jobs_t *self, const lyc_model_config_t *parent
     return 0;
 }
 
+/* Reserves the expected cost of a job against trainer.budget_tenant's budget
+ * before anything is dispatched. 0 when it may go on (resv holds the
+ * reservation, empty when there is no budget to check), -1 with job->error. */
+static int s_budget_reserve(lyc_jobs_t *self, lyc_job_t *job, lyc_budget_resv_t *resv)
+{
+    const lyc_trainer_config_t *c = self->cfg.config;
+    const char *prefix = self->cfg.settings->redis_prefix;
+    lyc_budget_account_t account;
+    lyc_budget_refusal_t why = {0};
+    memset(resv, 0, sizeof *resv);
+    if (!c->budget_tenant || !*c->budget_tenant)
+        return 0;
+    if (lyc_budget_account_load(self->redis, prefix, c->budget_tenant, NULL, &account) != 0) {
+        snprintf(job->error, sizeof job->error, "budget of %s cannot be read", c->budget_tenant);
+        return -1;
+    }
+    int rc = lyc_budget_reserve(self->redis, prefix, &account, c->finetune_cost_usd,
+                                c->job_timeout_ms + 60000, resv, &why);
+    if (rc == 1)
+        snprintf(job->error, sizeof job->error,
+                 "budget: %s limit %.4f USD reached (spent %.4f, reserved %.4f)", why.limit,
+                 why.limit_usd, why.spent, why.reserved);
+    else if (rc != 0)
+        snprintf(job->error, sizeof job->error, "budget of %s cannot be checked", c->budget_tenant);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Runs the dispatcher; the candidate's settings into *out. */
 static int s_train(lyc_jobs_t *self, lyc_job_t *job, const lyc_model_config_t *parent,
                    const char *name, lyc_model_config_t *out)
@@ -253,7 +282,11 @@ static int s_train(lyc_jobs_t *self, lyc_job_t *job, const lyc_model_config_t *p
                             .output = job->output,
                             .name = name};
     char err[512] = "", remote[256] = "", path[LYC_JOB_PATH_MAX + 16];
+    lyc_budget_resv_t resv;
     memset(out, 0, sizeof *out);
+    /* Fine-tuning spends: nothing is dispatched past the budget. */
+    if (s_budget_reserve(self, job, &resv) != 0)
+        return -1;
     int rc;
     if (strcmp(c->dispatcher, "openai") == 0) {
         rc = lyc_dispatch_openai(c, &d, &self->stop, remote, job->external_id,
@@ -274,6 +307,11 @@ static int s_train(lyc_jobs_t *self, lyc_job_t *job, const lyc_model_config_t *p
     }
     if (rc != 0)
         snprintf(job->error, sizeof job->error, "%s", err);
+    if (rc == 0)
+        lyc_budget_settle(self->redis, self->cfg.settings->redis_prefix, &resv,
+                          c->finetune_cost_usd);
+    else
+        lyc_budget_release(self->redis, self->cfg.settings->redis_prefix, &resv);
     return rc;
 }
 

@@ -50,6 +50,8 @@ typedef struct {
     long holdout_every;         /* every k-th sample goes to heldout.jsonl */
     long sample_ttl_s;          /* how long a (student, query) sample is remembered */
     long finetune_min_samples;  /* new samples that start a fine-tuning job */
+    char *budget_tenant;        /* tenant whose budget pays for fine-tuning ("": none) */
+    double finetune_cost_usd;   /* expected cost of one fine-tuning job, reserved before it */
     char *dispatcher;           /* none | command | openai */
     char *command;              /* command template of the command dispatcher */
     long job_timeout_ms;        /* a job running longer is killed / given up */

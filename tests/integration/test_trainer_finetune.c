@@ -10,6 +10,8 @@
  */
 #include "test_trainer_kit.h"
 
+#include "apikeys.h"
+
 #include <cjson/cJSON.h>
 
 #define WAIT_MS 40000
@@ -17,7 +19,7 @@
 
 /* The cluster file: a supervisor and a replay student that knows nothing
  * of the questions (its parent score is 0). */
-static void s_init(kit_t *k, const char *mode, int spawn)
+static void s_init(kit_t *k, const char *mode, int spawn, const char *extra)
 {
     char yaml[4096], script[512], student[256], data[256];
     lyc_test_source_path(script, sizeof script, "tests/data/trainer/fake_train.sh");
@@ -32,11 +34,11 @@ static void s_init(kit_t *k, const char *mode, int spawn)
              "  new_domains: false\n  data_dir: \"%s-data\"\n"
              "  finetune_min_samples: 6\n  holdout_every: 3\n  dispatcher: command\n"
              "  command: \"sh %s {data} {heldout} {output} {name} %s\"\n"
-             "  job_timeout_ms: 20000\n  gate_min_score: 0.8\n  spawn_workers: %s\n"
+             "  job_timeout_ms: 20000\n  gate_min_score: 0.8\n  spawn_workers: %s\n%s"
              "models:\n  - {name: sup, backend: memory, role: supervisor}\n"
              "  - name: stu\n    backend: replay\n    price_in: 0.1\n"
              "    replay: {files: [\"%s\"], format: jsonl, unknown: abstain}\n",
-             data, script, mode, spawn ? "true" : "false", student);
+             data, script, mode, spawn ? "true" : "false", extra ? extra : "", student);
     kit_init(k, "lyc-test-ft", yaml);
 }
 
@@ -135,7 +137,7 @@ START_TEST(test_good_model_goes_live)
 {
     kit_t k;
     char job[64], state[32], key[256], buf[512], path[512];
-    s_init(&k, "good", 1);
+    s_init(&k, "good", 1, NULL);
     setenv("LYCEUM_WORKER_LOG_LEVEL", "info", 1); /* the spawned worker says what it loaded */
     kit_start(&k);
     s_stream(&k);
@@ -180,7 +182,7 @@ START_TEST(test_bad_model_is_rejected)
 {
     kit_t k;
     char job[64], state[32], key[256], buf[512];
-    s_init(&k, "bad", 0);
+    s_init(&k, "bad", 0, NULL);
     kit_start(&k);
     s_stream(&k);
     ck_assert_str_eq(s_wait_job(&k, job, sizeof job, state, sizeof state), "REJECTED");
@@ -199,7 +201,7 @@ START_TEST(test_failed_command_fails_the_job)
 {
     kit_t k;
     char job[64], state[32], key[256], buf[512];
-    s_init(&k, "fail", 0);
+    s_init(&k, "fail", 0, NULL);
     kit_start(&k);
     s_stream(&k);
     ck_assert_str_eq(s_wait_job(&k, job, sizeof job, state, sizeof state), "FAILED");
@@ -213,6 +215,23 @@ START_TEST(test_failed_command_fails_the_job)
 }
 END_TEST
 
+START_TEST(test_budget_stops_the_dispatch)
+{
+    /* The job would cost 5 USD; the paying tenant has 1 USD a day left. */
+    kit_t k;
+    char job[64], state[32], key[256], buf[512];
+    s_init(&k, "good", 0, "  budget_tenant: acme\n  finetune_cost_usd: 5\n");
+    kit_start(&k);
+    const char *names[] = {"budget_day_usd"}, *values[] = {"1"};
+    ck_assert_int_eq(lyc_tenant_set(k.redis, k.prefix, "acme", names, values, 1), 0);
+    s_stream(&k);
+    ck_assert_str_eq(s_wait_job(&k, job, sizeof job, state, sizeof state), "FAILED");
+    snprintf(key, sizeof key, "%s:jobs:%s", k.prefix, job);
+    ck_assert_ptr_nonnull(strstr(kit_hget_str(&k, key, "error", buf, sizeof buf), "budget"));
+    s_fini(&k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trainer_finetune");
@@ -221,6 +240,7 @@ int main(void)
     tcase_add_test(tc, test_good_model_goes_live);
     tcase_add_test(tc, test_bad_model_is_rejected);
     tcase_add_test(tc, test_failed_command_fails_the_job);
+    tcase_add_test(tc, test_budget_stops_the_dispatch);
     suite_add_tcase(s, tc);
     return lyc_test_run(s);
 }
