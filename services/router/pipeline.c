@@ -12,6 +12,7 @@
 #include "meaning.h"
 #include "pb.h"
 #include "record.h"
+#include "roles_cache.h"
 #include "spend.h"
 
 #include <stdlib.h>
@@ -414,6 +415,11 @@ static void s_execute(s_run_t *run)
                run->vector_empty, run->models, run->n_models, &run->decision);
     run->path =
         run->decision.familiar ? LYCEUM__V1__PATH__PATH_FAMILIAR : LYCEUM__V1__PATH__PATH_NOVEL;
+    /* The trainer's roles in this domain decide who learns (students, TAs) and
+     * what each answer's event records as its role. */
+    lyc_roles_cache_apply(run->ctx->redis, run->ctx->router->settings.redis_prefix,
+                          lyc_query_ctx_scope(run->ctx), run->decision.domain, run->models,
+                          run->n_models);
     t.decided = lyc_mono_us();
     s_plan_calls(run);
     if (run->n_calls == 0) {

@@ -12,6 +12,7 @@
 
 #include "envelope.h"
 #include "eventlog.h"
+#include "roles.h"
 
 #include <cJSON.h>
 #include <signal.h>
@@ -201,6 +202,16 @@ END_TEST
 
 START_TEST(test_feedback_events_reach_kafka)
 {
+    /* The trainer has just made the student a TA in history: the router sees it
+     * within a second (it polls roles:version) and records the new role. */
+    lyc_redis_t *redis = lyc_redis_new(lyc_test_redis_url(), 2000);
+    ck_assert_ptr_nonnull(redis);
+    ck_assert_int_eq(lyc_roles_change(redis, s_kit.prefix, "shared", "history", "student", 0,
+                                      LYCEUM__V1__ROLE__ROLE_TA),
+                     1);
+    lyc_redis_destroy(&redis);
+    usleep(1000 * 1000);
+
     /* A question no recording knows, in a domain with no history: novel, so all four
      * models are asked (the replay models simulate, memory abstains). */
     char url[160], *text = NULL;
@@ -261,6 +272,10 @@ START_TEST(test_feedback_events_reach_kafka)
             ck_assert_str_eq(ev->domain, "history");
             ck_assert_str_eq(ev->tenant, "default");
             ck_assert_str_eq(ev->winner_model, winner);
+            if (strcmp(ev->model, "student") == 0)
+                ck_assert_int_eq(ev->role, LYCEUM__V1__ROLE__ROLE_TA);
+            if (strcmp(ev->model, "teacher") == 0)
+                ck_assert_int_eq(ev->role, LYCEUM__V1__ROLE__ROLE_TEACHER);
         }
         lyc_envelope_clear(&env);
     }
