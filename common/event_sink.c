@@ -59,9 +59,17 @@ lyc_event_sink_t *lyc_event_sink_new(const lyc_settings_t *settings, const char 
         LYC_ERROR(NULL, "event sink: cannot create spool directory %s: %s", dir, strerror(errno));
         return NULL;
     }
-    lyc_event_sink_t *self = calloc(1, sizeof *self);
-    if (!self)
+    char err[512];
+    lyc_kafka_extra_t extra;
+    if (lyc_settings_kafka_extra(settings, NULL, 0, &extra, err, sizeof err) != 0) {
+        LYC_ERROR(NULL, "event sink: %s", err);
         return NULL;
+    }
+    lyc_event_sink_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        lyc_kafka_extra_clear(&extra);
+        return NULL;
+    }
     lyc_producer_config_t config = {
         .brokers = settings->kafka_brokers,
         .client_id = name,
@@ -69,9 +77,12 @@ lyc_event_sink_t *lyc_event_sink_new(const lyc_settings_t *settings, const char 
         .spool_max_bytes = (size_t) settings->kafka_spool_max_mb << 20,
         .spool_nosync = !settings->kafka_spool_sync,
         .message_timeout_ms = (int) settings->kafka_message_timeout_ms,
+        .settings = extra.items,
+        .settings_count = extra.count,
     };
     pthread_mutex_init(&self->lock, NULL);
     self->producer = lyc_producer_new(&config);
+    lyc_kafka_extra_clear(&extra); /* the producer keeps no pointer to it */
     if (!self->producer || pthread_create(&self->poller, NULL, s_poll_thread, self) != 0) {
         lyc_event_sink_destroy(&self, 0);
         return NULL;

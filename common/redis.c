@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #define LYC_REDIS_DEFAULT_PORT 6379
 #define LYC_REDIS_SCHEME       "redis://"
+#define LYC_REDIS_TLS_SCHEME   "rediss://"
 #define LYC_REDIS_MAX_DB       1000000
 #define LYC_REDIS_ATTEMPTS     2 /* the first try and one reconnect */
 
@@ -165,6 +167,11 @@ static int s_parse_path(const char *s, lyc_redis_url_t *url, char *errstr, size_
 int lyc_redis_url_parse(const char *text, lyc_redis_url_t *url, char *errstr, size_t errstr_size)
 {
     memset(url, 0, sizeof *url);
+    if (text && strncasecmp(text, LYC_REDIS_TLS_SCHEME, strlen(LYC_REDIS_TLS_SCHEME)) == 0)
+        return s_fail(errstr, errstr_size,
+                      "rediss:// (TLS) is not supported: this build's hiredis 0.14 has no TLS "
+                      "(hiredis_ssl came with 1.0); reach the server through a local TLS tunnel "
+                      "(stunnel, spiped) and give its plain end as redis://");
     if (!text || strncasecmp(text, LYC_REDIS_SCHEME, strlen(LYC_REDIS_SCHEME)) != 0)
         return s_fail(errstr, errstr_size, "the URL must start with redis://");
     const char *authority = text + strlen(LYC_REDIS_SCHEME);
@@ -201,6 +208,41 @@ void lyc_redis_url_clear(lyc_redis_url_t *url)
         explicit_bzero(url->password, strlen(url->password));
     free(url->password);
     memset(url, 0, sizeof *url);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The process's password source                                            */
+
+static struct {
+    pthread_mutex_t lock;
+    char env[256];   /* redis.password_env, "" for none */
+    char file[4096]; /* redis.password_file, "" for none */
+} s_password = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int lyc_redis_set_password_source(const lyc_secret_source_t *src)
+{
+    const char *env = src && src->env ? src->env : "";
+    const char *file = src && src->file ? src->file : "";
+    if (strlen(env) >= sizeof s_password.env || strlen(file) >= sizeof s_password.file)
+        return -1;
+    pthread_mutex_lock(&s_password.lock);
+    snprintf(s_password.env, sizeof s_password.env, "%s", env);
+    snprintf(s_password.file, sizeof s_password.file, "%s", file);
+    pthread_mutex_unlock(&s_password.lock);
+    return 0;
+}
+
+/* Reads the password from the process's source: 1 with *out, 0 when there
+ * is no source, -1 with the reason in err. */
+static int s_password_read(char **out, char *err, size_t errcap)
+{
+    char env[sizeof s_password.env], file[sizeof s_password.file];
+    pthread_mutex_lock(&s_password.lock);
+    memcpy(env, s_password.env, sizeof env);
+    memcpy(file, s_password.file, sizeof file);
+    pthread_mutex_unlock(&s_password.lock);
+    lyc_secret_source_t src = {"redis.password_env", env, "redis.password_file", file};
+    return lyc_secret_read(&src, out, err, errcap);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -265,17 +307,31 @@ static int s_handshake_step(lyc_redis_t *self, const char *what, int argc, const
     return rc;
 }
 
+/* AUTH with the password of the process's source, else the URL's. */
+static int s_authenticate(lyc_redis_t *self)
+{
+    const lyc_redis_url_t *url = &self->url;
+    char *secret = NULL;
+    if (s_password_read(&secret, self->error, sizeof self->error) < 0)
+        return -1;
+    const char *password = secret ? secret : url->password;
+    int rc = 0;
+    if (password) {
+        const char *auth_user[] = {"AUTH", url->username, password};
+        const char *auth[] = {"AUTH", password};
+        rc = url->username ? s_handshake_step(self, "AUTH", 3, auth_user)
+                           : s_handshake_step(self, "AUTH", 2, auth);
+    }
+    lyc_secret_free(&secret);
+    return rc;
+}
+
 static int s_handshake(lyc_redis_t *self)
 {
     const lyc_redis_url_t *url = &self->url;
     char db[16];
-    if (url->password) {
-        const char *auth_user[] = {"AUTH", url->username, url->password};
-        const char *auth[] = {"AUTH", url->password};
-        if (url->username ? s_handshake_step(self, "AUTH", 3, auth_user)
-                          : s_handshake_step(self, "AUTH", 2, auth))
-            return -1;
-    }
+    if (s_authenticate(self))
+        return -1;
     if (url->db != 0) {
         snprintf(db, sizeof db, "%d", url->db);
         const char *select[] = {"SELECT", db};

@@ -18,6 +18,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "secret.h"
+
 #include <stddef.h>
 
 /* The parts of a redis:// URL. Strings are owned by the struct: release them
@@ -32,7 +34,12 @@ typedef struct {
 
 /* Parses "redis://[[user]:password@]host[:port][/db]" into *url (host may be
  * "[v6addr]"). Returns 0, or -1 with the reason in errstr (errstr_size bytes,
- * always NUL-terminated) and *url left empty. Nothing is logged. */
+ * always NUL-terminated) and *url left empty. Nothing is logged.
+ *
+ * rediss:// (TLS) is refused with a reason that says why: Debian 12's
+ * hiredis 0.14 has no TLS (hiredis_ssl came with hiredis 1.0). A Redis that
+ * wants TLS is reached through a local tunnel (stunnel, spiped) whose plain
+ * end redis.url names. */
 int lyc_redis_url_parse(const char *text, lyc_redis_url_t *url, char *errstr, size_t errstr_size);
 
 /* Frees the strings of a parsed URL and zeroes it; accepts an empty one. */
@@ -47,6 +54,14 @@ typedef struct {
 } lyc_redis_cmd_t;
 
 typedef struct lyc_redis_t lyc_redis_t;
+
+/* Sets where every connection this process makes takes its password
+ * from, instead of the URL's (the URL's user name, if any, is kept):
+ * redis.password_env or redis.password_file, read at each connect and wiped
+ * after AUTH. NULL, or a source naming nothing, goes back to the URL's
+ * password. lyc_settings_load calls it; call it before the threads that
+ * connect start. Copies the names. Returns 0, or -1 when a name is too long. */
+int lyc_redis_set_password_source(const lyc_secret_source_t *src);
 
 /* Connects to the server the URL names, waiting at most timeout_ms (> 0) to
  * connect and, later, for each command's reply; authenticates, selects the

@@ -1,11 +1,19 @@
 /*
- * settings.c - the shared settings table.
+ * settings.c - the shared settings table, the checks made at load, and the
+ * extra Kafka settings every producer and consumer gets.
  */
+#define _GNU_SOURCE /* explicit_bzero */
+
 #include "settings.h"
 
+#include "eventlog.h"
 #include "log.h"
+#include "redis.h"
+#include "secret.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_OFF(field) offsetof(lyc_settings_t, field)
@@ -13,6 +21,10 @@
 const lyc_cfg_field_t lyc_settings_table[] = {
     {"redis.url", LYC_CFG_STR, S_OFF(redis_url), "redis://127.0.0.1:6399", 0, 0, NULL,
      "Redis 8 server holding vectors, records, profiles and statistics"},
+    {"redis.password_env", LYC_CFG_STR, S_OFF(redis_password_env), "", 0, 0, NULL,
+     "environment variable holding the Redis password (used instead of the URL's)"},
+    {"redis.password_file", LYC_CFG_STR, S_OFF(redis_password_file), "", 0, 0, NULL,
+     "file holding the Redis password (used instead of the URL's)"},
     {"redis.prefix", LYC_CFG_STR, S_OFF(redis_prefix), "lyc", 0, 0, NULL,
      "prefix of every key Lyceum writes"},
     {"redis.timeout_ms", LYC_CFG_INT, S_OFF(redis_timeout_ms), "2000", 10, 60000, NULL,
@@ -31,6 +43,13 @@ const lyc_cfg_field_t lyc_settings_table[] = {
      3600000, NULL, "after this an undelivered event goes back to the spool for a resend"},
     {"kafka.spool_sync", LYC_CFG_BOOL, S_OFF(kafka_spool_sync), "false", 0, 0, NULL,
      "fdatasync each spooled event: survives power loss, not only a crash, but is slower"},
+    {"kafka.settings", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL,
+     "list of extra librdkafka \"key=value\" settings (TLS, SASL) of every producer and "
+     "consumer, e.g. [\"security.protocol=SASL_SSL\", \"sasl.mechanism=SCRAM-SHA-512\"]"},
+    {"kafka.sasl_password_env", LYC_CFG_STR, S_OFF(kafka_sasl_password_env), "", 0, 0, NULL,
+     "environment variable holding sasl.password"},
+    {"kafka.sasl_password_file", LYC_CFG_STR, S_OFF(kafka_sasl_password_file), "", 0, 0, NULL,
+     "file holding sasl.password"},
     {"kafka.topics.feedback", LYC_CFG_STR, S_OFF(topic_feedback), "lyceum.feedback", 0, 0, NULL,
      "topic of feedback events"},
     {"kafka.topics.roles", LYC_CFG_STR, S_OFF(topic_roles), "lyceum.roles", 0, 0, NULL,
@@ -56,6 +75,16 @@ const lyc_cfg_field_t lyc_settings_table[] = {
      "evaluator endpoints, comma-separated"},
     {"bus.clients", LYC_CFG_STR, S_OFF(bus_clients), "tcp://127.0.0.1:5700", 0, 0, NULL,
      "router ZeroMQ client API"},
+    {"bus.curve.enabled", LYC_CFG_BOOL, S_OFF(bus_curve_enabled), "false", 0, 0, NULL,
+     "authenticate and encrypt every tcp bus socket with CurveZMQ"},
+    {"bus.curve.server_cert", LYC_CFG_STR, S_OFF(bus_curve_server_cert), "", 0, 0, NULL,
+     "router and evaluator: the server's secret certificate (lyceum keys bus)"},
+    {"bus.curve.server_public", LYC_CFG_STR, S_OFF(bus_curve_server_public), "", 0, 0, NULL,
+     "every process that connects: the server's public certificate"},
+    {"bus.curve.client_cert", LYC_CFG_STR, S_OFF(bus_curve_client_cert), "", 0, 0, NULL,
+     "every process that connects: its own secret certificate"},
+    {"bus.curve.authorized", LYC_CFG_STR, S_OFF(bus_curve_authorized), "", 0, 0, NULL,
+     "router and evaluator: directory of the client public certificates allowed in"},
     {"log.level", LYC_CFG_STR, S_OFF(log_level), "info", 0, 0, "debug|info|warn|error",
      "lowest level written"},
     {"router", LYC_CFG_SECTION, 0, NULL, 0, 0, NULL, "the router's section"},
@@ -68,6 +97,94 @@ const lyc_cfg_field_t lyc_settings_table[] = {
     {.key = NULL}, /* ends the table */
 };
 
+/* librdkafka properties that carry a secret: they never sit in the cluster file. */
+static const char *const s_kafka_secrets[] = {"sasl.password", "ssl.key.password",
+                                              "ssl.keystore.password", "ssl.key.pem",
+                                              "sasl.oauthbearer.client.secret"};
+
+/* The Redis URL parses, and the password source is sound; then it becomes
+ * the process's (read at each connect, redis.h). */
+static int s_check_redis(const lyc_settings_t *s, char *err, size_t errcap)
+{
+    char why[256];
+    lyc_redis_url_t url;
+    if (lyc_redis_url_parse(s->redis_url, &url, why, sizeof why) != 0) {
+        snprintf(err, errcap, "key 'redis.url': %s", why);
+        return -1;
+    }
+    lyc_redis_url_clear(&url);
+    lyc_secret_source_t src = {"redis.password_env", s->redis_password_env, "redis.password_file",
+                               s->redis_password_file};
+    if (lyc_secret_check(&src, err, errcap) != 0)
+        return -1;
+    if (lyc_redis_set_password_source(&src) != 0) {
+        snprintf(err, errcap, "redis.password_env/_file: name too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* One kafka.settings item: no secret, and librdkafka accepts it. */
+static int s_check_kafka_item(const lyc_confdoc_t *doc, int line, const char *item, char *err,
+                              size_t errcap)
+{
+    char why[512];
+    size_t klen = strcspn(item, "=");
+    for (size_t k = 0; k < sizeof s_kafka_secrets / sizeof s_kafka_secrets[0]; k++) {
+        if (strlen(s_kafka_secrets[k]) == klen && strncmp(item, s_kafka_secrets[k], klen) == 0) {
+            snprintf(err, errcap,
+                     "%s:%d: key 'kafka.settings': '%s' is a secret and stays out of the "
+                     "cluster file: %s",
+                     lyc_confdoc_name(doc), line, s_kafka_secrets[k],
+                     k == 0 ? "set kafka.sasl_password_env or kafka.sasl_password_file"
+                            : "keep the key in a file only the service can read "
+                              "(ssl.key.location)");
+            return -1;
+        }
+    }
+    if (lyc_eventlog_settings_check(&item, 1, why, sizeof why) != 0) {
+        snprintf(err, errcap, "%s:%d: key 'kafka.settings': %s", lyc_confdoc_name(doc), line, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the kafka.settings list into s->kafka_settings, checking each item. */
+static int s_load_kafka(const lyc_confdoc_t *doc, lyc_settings_t *s, char *err, size_t errcap)
+{
+    int line = 0;
+    if (lyc_confdoc_get(doc, "kafka.settings", &line)) {
+        snprintf(err, errcap, "%s:%d: key 'kafka.settings': expected a list of \"key=value\"",
+                 lyc_confdoc_name(doc), line);
+        return -1;
+    }
+    int n = lyc_confdoc_count(doc, "kafka.settings");
+    if (n > 0 && !(s->kafka_settings = calloc((size_t) n, sizeof *s->kafka_settings))) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "kafka.settings.%d", i);
+        const char *item = lyc_confdoc_get(doc, key, &line);
+        if (!item) {
+            snprintf(err, errcap, "%s: key 'kafka.settings': item %d is not a \"key=value\" string",
+                     lyc_confdoc_name(doc), i);
+            return -1;
+        }
+        if (s_check_kafka_item(doc, line, item, err, errcap) != 0)
+            return -1;
+        if (!(s->kafka_settings[i] = strdup(item))) {
+            snprintf(err, errcap, "out of memory");
+            return -1;
+        }
+        s->kafka_settings_count++;
+    }
+    lyc_secret_source_t src = {"kafka.sasl_password_env", s->kafka_sasl_password_env,
+                               "kafka.sasl_password_file", s->kafka_sasl_password_file};
+    return lyc_secret_check(&src, err, errcap);
+}
+
 lyc_confdoc_t *lyc_settings_load(const char *path, const char *env_prefix, lyc_settings_t *settings,
                                  char *err, size_t errcap)
 {
@@ -75,7 +192,8 @@ lyc_confdoc_t *lyc_settings_load(const char *path, const char *env_prefix, lyc_s
     lyc_confdoc_t *doc = path ? lyc_confdoc_load(path, err, errcap) : lyc_confdoc_new_empty();
     if (!doc)
         return NULL;
-    if (lyc_config_apply(lyc_settings_table, settings, doc, NULL, env_prefix, err, errcap) != 0)
+    if (lyc_config_apply(lyc_settings_table, settings, doc, NULL, env_prefix, err, errcap) != 0 ||
+        s_check_redis(settings, err, errcap) != 0 || s_load_kafka(doc, settings, err, errcap) != 0)
         goto out_fail;
     lyc_log_level_t level;
     if (lyc_log_level_parse(settings->log_level, &level) == 0)
@@ -89,5 +207,63 @@ out_fail:
 
 void lyc_settings_free(lyc_settings_t *settings)
 {
+    for (size_t i = 0; i < settings->kafka_settings_count; i++)
+        free(settings->kafka_settings[i]);
+    free(settings->kafka_settings);
+    settings->kafka_settings = NULL;
+    settings->kafka_settings_count = 0;
     lyc_config_free(lyc_settings_table, settings);
+}
+
+/* Appends a copy of item to out; -1 when memory runs out. */
+static int s_extra_add(lyc_kafka_extra_t *out, const char *item)
+{
+    char *copy = strdup(item);
+    if (!copy)
+        return -1;
+    out->items[out->count++] = copy;
+    return 0;
+}
+
+int lyc_settings_kafka_extra(const lyc_settings_t *settings, const char *const *own,
+                             size_t own_count, lyc_kafka_extra_t *out, char *err, size_t errcap)
+{
+    lyc_secret_source_t src = {"kafka.sasl_password_env", settings->kafka_sasl_password_env,
+                               "kafka.sasl_password_file", settings->kafka_sasl_password_file};
+    char *secret = NULL;
+    memset(out, 0, sizeof *out);
+    if (lyc_secret_read(&src, &secret, err, errcap) < 0)
+        return -1;
+    size_t cap = settings->kafka_settings_count + (secret ? 1 : 0) + own_count;
+    out->items = calloc(cap ? cap : 1, sizeof *out->items);
+    int rc = out->items ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < settings->kafka_settings_count; i++)
+        rc = s_extra_add(out, settings->kafka_settings[i]);
+    if (rc == 0 && secret) {
+        char *item = NULL;
+        rc = asprintf(&item, "sasl.password=%s", secret) < 0 ? -1 : 0;
+        if (rc == 0)
+            out->items[out->count++] = item;
+    }
+    for (size_t i = 0; rc == 0 && i < own_count; i++)
+        rc = s_extra_add(out, own[i]);
+    lyc_secret_free(&secret);
+    if (rc != 0) {
+        snprintf(err, errcap, "kafka settings: out of memory");
+        lyc_kafka_extra_clear(out);
+    }
+    return rc;
+}
+
+void lyc_kafka_extra_clear(lyc_kafka_extra_t *extra)
+{
+    if (!extra)
+        return;
+    for (size_t i = 0; i < extra->count; i++) {
+        char *item = (char *) extra->items[i];
+        explicit_bzero(item, strlen(item));
+        free(item);
+    }
+    free(extra->items);
+    memset(extra, 0, sizeof *extra);
 }

@@ -4,10 +4,12 @@
  * A cluster is described by one YAML file that every process reads (the same
  * file serves `lyceum up`, docker-compose and Kubernetes):
  *
- *   redis:      {url, prefix, timeout_ms}
- *   kafka:      {brokers, spool_dir, spool_max_mb, message_timeout_ms, topics: {...}}
+ *   redis:      {url, prefix, timeout_ms, password_env, password_file}
+ *   kafka:      {brokers, spool_dir, spool_max_mb, message_timeout_ms, topics: {...},
+ *                settings: ["key=value", ...], sasl_password_env, sasl_password_file}
  *   embedding:  {backend: builtin|http, dim, url, model, api_key_env}
  *   bus:        {workers, tasks, evaluator, clients}   addresses processes connect to
+ *               {curve: {enabled, server_cert, server_public, client_cert, authorized}}
  *   log:        {level}
  *   router:, evaluator:, trainer:, monitor:             each process's own section
  *   models:     a list of models, see model_config.h
@@ -16,6 +18,12 @@
  * own section with lyc_config_apply(table, ..., "router.", "LYCEUM_ROUTER").
  * Every key can be overridden from the environment (see config.h), e.g.
  * LYCEUM_REDIS_URL or LYCEUM_KAFKA_BROKERS for all processes at once.
+ *
+ * Secrets never sit in the file: passwords come from an environment variable
+ * or a file the file names (redis.password_env/_file, kafka.sasl_password_env
+ * /_file, see secret.h), the bus keys from certificate files (bus_security.h).
+ * kafka.settings is a list passed to every producer and consumer (TLS, SASL);
+ * it has no environment override.
  */
 #ifndef LYCEUM_SETTINGS_H
 #define LYCEUM_SETTINGS_H
@@ -47,6 +55,20 @@ typedef struct {
     char *bus_evaluator; /* where routers send evaluation requests */
     char *bus_clients;   /* router's ZeroMQ client API */
     char *log_level;     /* debug, info, warn or error */
+
+    /* Security: where secrets are kept, never the secrets (secret.h, bus_security.h). */
+    char *redis_password_env;       /* variable holding the password (instead of the URL's) */
+    char *redis_password_file;      /* file holding the password (instead of the URL's) */
+    char *kafka_sasl_password_env;  /* variable holding sasl.password */
+    char *kafka_sasl_password_file; /* file holding sasl.password */
+    char **kafka_settings;          /* kafka.settings, extra librdkafka "key=value" (a list, so
+                                       not in the table: lyc_settings_load reads it) */
+    size_t kafka_settings_count;
+    int bus_curve_enabled;         /* CurveZMQ on every tcp bus socket */
+    char *bus_curve_server_cert;   /* binders: the server's secret certificate */
+    char *bus_curve_server_public; /* connectors: the server's public certificate */
+    char *bus_curve_client_cert;   /* connectors: this process's secret certificate */
+    char *bus_curve_authorized;    /* binders: directory of authorized client public certs */
 } lyc_settings_t;
 
 /* The table behind lyc_settings_t, for --help-config. */
@@ -55,11 +77,35 @@ extern const lyc_cfg_field_t lyc_settings_table[];
 /* Loads the cluster file (path NULL: embedded defaults only) into *settings and
  * returns the parsed document for the process's own section (the caller
  * destroys it), or NULL with the reason in err. env_prefix names the process
- * for overrides, e.g. "LYCEUM_ROUTER". Also sets the log level. */
+ * for overrides, e.g. "LYCEUM_ROUTER". Also sets the log level and where this
+ * process's Redis connections take their password (lyc_redis_set_password_source).
+ *
+ * Validates what it can without reading a secret: redis.url parses (rediss://
+ * is refused: no TLS in this hiredis), kafka.settings is a list of settings
+ * librdkafka accepts and holds no password, at most one source per secret.
+ * Secrets and certificates are read where they are used. */
 lyc_confdoc_t *lyc_settings_load(const char *path, const char *env_prefix, lyc_settings_t *settings,
                                  char *err, size_t errcap);
 
 /* Frees what lyc_settings_load set. */
 void lyc_settings_free(lyc_settings_t *settings);
+
+/* The extra librdkafka settings of one producer or consumer. */
+typedef struct {
+    const char **items; /* "key=value", owned; the type the eventlog configs take */
+    size_t count;
+} lyc_kafka_extra_t;
+
+/* Assembles the extra settings of a producer or consumer: kafka.settings, then
+ * "sasl.password=<secret>" when kafka.sasl_password_env or _file is set (read
+ * now), then the caller's own settings (own may be NULL when own_count is 0).
+ * Returns 0 with *out filled (release it with lyc_kafka_extra_clear, which
+ * wipes the password), or -1 with the reason in err, naming the setting and
+ * never the secret. */
+int lyc_settings_kafka_extra(const lyc_settings_t *settings, const char *const *own,
+                             size_t own_count, lyc_kafka_extra_t *out, char *err, size_t errcap);
+
+/* Wipes and frees what lyc_settings_kafka_extra made; accepts a cleared one. */
+void lyc_kafka_extra_clear(lyc_kafka_extra_t *extra);
 
 #endif

@@ -18,25 +18,33 @@
 #define S_ROUTER2_PORT 5  /* clients; workers +1, tasks +2, http +3 */
 #define S_METRICS_PORT 10 /* of the first worker; one each */
 
+/* One model's entry of the cluster file; extra (may be NULL) ends it. */
+static size_t s_model_yaml(const lyc_kit_t *kit, const lyc_kit_model_t *m, const char *extra,
+                           char *out, size_t cap)
+{
+    size_t len = (size_t) snprintf(out, cap,
+                                   "  - name: %s\n    backend: %s\n    role: %s\n    price_in: %g\n"
+                                   "    price_out: %g\n    replicas: %d\n    timeout_ms: 10000\n",
+                                   m->name, m->backend, m->role, m->price_in, m->price_out,
+                                   m->replicas > 0 ? m->replicas : 1);
+    if (strcmp(m->backend, "replay") == 0 && len < cap)
+        len += (size_t) snprintf(out + len, cap - len,
+                                 "    replay: {files: [\"%s/data.jsonl\"], format: jsonl, "
+                                 "unknown: simulate, latency_ms: %ld}\n",
+                                 kit->dir, m->latency_ms);
+    if (extra && len < cap)
+        len += (size_t) snprintf(out + len, cap - len, "%s", extra);
+    return len;
+}
+
 static size_t s_models_yaml(const lyc_kit_t *kit, const lyc_kit_opts_t *o, char *out, size_t cap)
 {
-    const lyc_kit_model_t *m = o->models;
-    size_t n = o->n_models;
     size_t len = 0;
-    for (size_t i = 0; i < n && len < cap; i++) {
-        len += (size_t) snprintf(out + len, cap - len,
-                                 "  - name: %s\n    backend: %s\n    role: %s\n    price_in: %g\n"
-                                 "    price_out: %g\n    replicas: %d\n    timeout_ms: 10000\n",
-                                 m[i].name, m[i].backend, m[i].role, m[i].price_in, m[i].price_out,
-                                 m[i].replicas > 0 ? m[i].replicas : 1);
-        if (strcmp(m[i].backend, "replay") == 0 && len < cap)
-            len += (size_t) snprintf(out + len, cap - len,
-                                     "    replay: {files: [\"%s/data.jsonl\"], format: jsonl, "
-                                     "unknown: simulate, latency_ms: %ld}\n",
-                                     kit->dir, m[i].latency_ms);
-        if (o->model_extra && o->model_extra[i] && len < cap)
-            len += (size_t) snprintf(out + len, cap - len, "%s", o->model_extra[i]);
-    }
+    for (size_t i = 0; i < o->n_models && len < cap; i++)
+        len += s_model_yaml(kit, &o->models[i], o->model_extra ? o->model_extra[i] : NULL,
+                            out + len, cap - len);
+    for (size_t i = 0; i < o->n_on_demand && len < cap; i++)
+        len += s_model_yaml(kit, &o->on_demand[i], NULL, out + len, cap - len);
     return len;
 }
 
@@ -67,14 +75,14 @@ static int s_write_config(lyc_kit_t *kit, const lyc_kit_opts_t *o)
              "redis: {url: \"%s\", prefix: \"%s\"}\n"
              "kafka: {brokers: \"%s\", spool_dir: \"%s/spool\"}\n"
              "bus:\n  clients: tcp://127.0.0.1:%d\n  workers: \"%s\"\n"
-             "  tasks: tcp://127.0.0.1:%d\n  evaluator: tcp://127.0.0.1:%d\n"
+             "  tasks: tcp://127.0.0.1:%d\n  evaluator: tcp://127.0.0.1:%d\n%s"
              "router:\n  http: {listen: \"127.0.0.1:%d\", threads: 4, max_body_bytes: 65536}\n"
              "  clients_bind: tcp://127.0.0.1:%d\n  workers_bind: tcp://127.0.0.1:%d\n"
              "  tasks_bind: tcp://127.0.0.1:%d\n  eval_mode: reference\n%s%s"
              "evaluator:\n  bind: tcp://127.0.0.1:%d\n  mode: reference\n"
              "models:\n%s",
              lyc_test_redis_url(), kit->prefix, lyc_test_kafka_brokers(), kit->dir, b, workers,
-             b + 2, b + 3, b + 4, b, b + 1, b + 2, s_auth_line(o),
+             b + 2, b + 3, o->bus_extra ? o->bus_extra : "", b + 4, b, b + 1, b + 2, s_auth_line(o),
              o->router_extra ? o->router_extra : "", b + 3, models_yaml);
     snprintf(path, sizeof path, "%s/cluster.yaml", kit->dir);
     int rc = lyc_test_write_file(path, text);
@@ -223,6 +231,43 @@ int lyc_kit_start(lyc_kit_t *kit, const char *replay_jsonl, const lyc_kit_model_
                            .n_models = n_models,
                            .router_extra = router_extra};
     return lyc_kit_start_opts(kit, &opts);
+}
+
+/* Most environment variables lyc_kit_spawn_worker sets. */
+#define S_ENV_MAX 8
+
+int lyc_kit_spawn_worker(lyc_kit_t *kit, const char *model, const char *name,
+                         const char *const *env)
+{
+    char names[S_ENV_MAX][256];
+    char *old[S_ENV_MAX] = {NULL};
+    size_t n = 0;
+    int pid = -1;
+    for (; env && env[n]; n++) {
+        const char *eq = strchr(env[n], '=');
+        if (n == S_ENV_MAX || !eq || (size_t) (eq - env[n]) >= sizeof names[0])
+            goto out_restore;
+        snprintf(names[n], sizeof names[n], "%.*s", (int) (eq - env[n]), env[n]);
+        const char *was = getenv(names[n]);
+        old[n] = was ? strdup(was) : NULL;
+        if (setenv(names[n], eq + 1, 1) != 0) {
+            n++;
+            goto out_restore;
+        }
+    }
+    if (kit->npids < LYC_KIT_MAX_PROCS) {
+        s_spawn(kit, "services/worker/lyceum-worker", name, model, name, NULL);
+        pid = kit->pids[kit->npids - 1];
+    }
+out_restore:
+    for (size_t i = 0; i < n && i < S_ENV_MAX; i++) {
+        if (old[i])
+            setenv(names[i], old[i], 1);
+        else
+            unsetenv(names[i]);
+        free(old[i]);
+    }
+    return pid;
 }
 
 void lyc_kit_stop(lyc_kit_t *kit)

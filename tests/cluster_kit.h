@@ -5,7 +5,9 @@
  *
  * lyc_kit_start() runs the router open (router.auth: open) unless
  * router_extra sets router.auth; lyc_kit_start_opts() can also require API
- * keys, run a second router replica and serve each worker's /metrics.
+ * keys, run a second router replica, serve each worker's /metrics and add
+ * lines to the bus section (bus.curve...); lyc_kit_spawn_worker() starts a
+ * worker later, with its own environment.
  */
 #ifndef LYCEUM_CLUSTER_KIT_H
 #define LYCEUM_CLUSTER_KIT_H
@@ -49,6 +51,11 @@ typedef struct {
     int worker_metrics;             /* each worker serves /metrics (lyc_kit_worker_sum) */
     const char *const *model_extra; /* more lines of each model's entry (parallel to models,
                                        e.g. "    exemplars: 2\n"), or NULL */
+    const char *bus_extra;          /* more lines of the bus section, e.g.
+                                       "  curve:\n    enabled: true\n", or NULL */
+    const lyc_kit_model_t *on_demand; /* more models of the cluster file, whose workers
+                                         only lyc_kit_spawn_worker starts */
+    size_t n_on_demand;
 } lyc_kit_opts_t;
 
 /* Writes the replay data and cluster file (router_extra: more lines of the
@@ -59,6 +66,13 @@ int lyc_kit_start(lyc_kit_t *kit, const char *replay_jsonl, const lyc_kit_model_
 
 /* lyc_kit_start with the options above. */
 int lyc_kit_start_opts(lyc_kit_t *kit, const lyc_kit_opts_t *opts);
+
+/* Starts one more worker of model as process `name` (also its --id), with
+ * env (NULL, or "NAME=VALUE" strings ending with NULL) added to its
+ * environment only, e.g. "LYCEUM_BUS_CURVE_CLIENT_CERT=/x/rogue.cert_secret".
+ * Does not wait for it. Returns its pid, or -1. */
+int lyc_kit_spawn_worker(lyc_kit_t *kit, const char *model, const char *name,
+                         const char *const *env);
 
 /* SIGTERM to every process, then SIGKILL after 10 s. */
 void lyc_kit_stop(lyc_kit_t *kit);

@@ -508,12 +508,45 @@ static int s_print(const rd_kafka_message_t *m, const lyc_envelope_t *env)
 
 /* ---- Kafka ---------------------------------------------------------------- */
 
-static rd_kafka_t *s_connect(const char *brokers)
+/* Applies the cluster's extra settings (kafka.settings and the SASL
+ * password, settings.h); -1 after printing why. */
+static int s_apply_extra(rd_kafka_conf_t *conf, const lyc_settings_t *s)
+{
+    char errstr[S_ERRSTR];
+    lyc_kafka_extra_t extra;
+    if (lyc_settings_kafka_extra(s, NULL, 0, &extra, errstr, sizeof errstr) != 0) {
+        fprintf(stderr, "lyceum: %s\n", errstr);
+        return -1;
+    }
+    int rc = 0; /* lyc_settings_load checked kafka.settings; the CLI's own settings below win */
+    for (size_t i = 0; rc == 0 && i < extra.count; i++) {
+        const char *item = extra.items[i], *eq = strchr(item, '=');
+        char key[256];
+        if (!eq) {
+            snprintf(errstr, sizeof errstr, "'%s' is not key=value", item);
+            rc = -1;
+            break;
+        }
+        snprintf(key, sizeof key, "%.*s", (int) (eq - item), item);
+        if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+            rc = -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "lyceum: kafka.settings: %s\n", errstr);
+    lyc_kafka_extra_clear(&extra);
+    return rc;
+}
+
+static rd_kafka_t *s_connect(const char *brokers, const lyc_settings_t *s)
 {
     char errstr[S_ERRSTR], group[64], id[LYC_ID_LEN];
     lyc_id_new(id);
     snprintf(group, sizeof group, "lyceum-events-%.12s", id); /* needed, never committed */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (s_apply_extra(conf, s) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     const char *settings[][2] = {{"bootstrap.servers", brokers},
                                  {"group.id", group},
                                  {"client.id", "lyceum-events"},
@@ -689,7 +722,7 @@ static int s_run(const s_opts_t *o, const lyc_settings_t *s)
     size_t n_topics = o->n_topics ? o->n_topics : 4, found = 0;
     s_count_t n = {0};
     int rc = 1;
-    rd_kafka_t *rk = s_connect(o->brokers ? o->brokers : s->kafka_brokers);
+    rd_kafka_t *rk = s_connect(o->brokers ? o->brokers : s->kafka_brokers, s);
     if (!rk)
         return 1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);

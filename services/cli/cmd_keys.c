@@ -1,6 +1,7 @@
 /*
  * cmd_keys.c - `lyceum keys`: API keys of the HTTP front door and the
- * settings of their tenants (apikeys.h, budget.h).
+ * settings of their tenants (apikeys.h, budget.h), and the CurveZMQ
+ * certificates of the bus (bus_security.h).
  *
  *   keys create --tenant T [--name N] [--budget-day USD] [--budget-month USD]
  *               [--rpm N] [--tpm N]          prints the key once, on stdout
@@ -9,9 +10,11 @@
  *   keys tenant T [--budget-day USD] [--budget-month USD]
  *               [--on-budget refuse|cheapest] [--share-stats on|off]
  *               [--share-exemplars on|off]   sets, then shows, with the spend
+ *   keys bus DIR [--clients N]               bus certificates, and the settings
+ *                                            that use them, on stdout
  *
- * They talk to Redis directly (redis.url and redis.prefix of -c FILE, else
- * of the run dir's cluster file, else the defaults; LYCEUM_REDIS_URL and
+ * `keys bus` works on files only. The others talk to Redis directly (redis.url and redis.prefix of
+ * -c FILE, else of the run dir's cluster file, else the defaults; LYCEUM_REDIS_URL and
  * LYCEUM_REDIS_PREFIX override), so they work while the cluster runs and
  * take effect at once.
  */
@@ -25,12 +28,20 @@
 #include "vecstore.h"
 
 #include <cJSON.h>
+#include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Most client certificates one `keys bus` makes. */
+#define S_BUS_CLIENTS_MAX 1000
 
 /* The options of every keys subcommand (each uses some). */
 typedef struct {
@@ -39,6 +50,7 @@ typedef struct {
     const char *name;
     const char *budget_day, *budget_month, *on_budget, *share_stats, *share_exemplars;
     const char *rpm, *tpm;
+    const char *clients; /* keys bus: how many client certificates */
     int json;
 } s_opts_t;
 
@@ -52,10 +64,15 @@ static void s_usage(FILE *out)
             "       %s keys tenant T [--budget-day USD] [--budget-month USD]\n"
             "                         [--on-budget refuse|cheapest] [--share-stats on|off]\n"
             "                         [--share-exemplars on|off]\n"
-            "Every subcommand takes -c CLUSTER.yaml (default: the running cluster's file).\n"
+            "       %s keys bus DIR [--clients N]\n"
+            "Every subcommand but bus takes -c CLUSTER.yaml (default: the running cluster's "
+            "file).\n"
             "A key is printed once, when it is made; Lyceum keeps only its SHA-256.\n"
-            "Limits are USD per UTC day / month and requests or tokens per minute; 0 is none.\n",
-            lyc_cli_program, lyc_cli_program, lyc_cli_program, lyc_cli_program);
+            "Limits are USD per UTC day / month and requests or tokens per minute; 0 is none.\n"
+            "keys bus makes the CurveZMQ certificates of the bus in DIR (the server's, N "
+            "clients' (default 1),\nauthorized/ with the clients' public halves) and prints "
+            "the bus.curve settings that use them.\n",
+            lyc_cli_program, lyc_cli_program, lyc_cli_program, lyc_cli_program, lyc_cli_program);
 }
 
 /* Parses argv[1..] (argv[0] is the subcommand) into *o; positional
@@ -73,6 +90,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                                             {"share-stats", required_argument, NULL, 's'},
                                             {"share-exemplars", required_argument, NULL, 'e'},
                                             {"json", no_argument, NULL, 'j'},
+                                            {"clients", required_argument, NULL, 'C'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -113,6 +131,9 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
             break;
         case 'j':
             o->json = 1;
+            break;
+        case 'C':
+            o->clients = v;
             break;
         case 'h':
             s_usage(stdout);
@@ -383,10 +404,137 @@ static int s_tenant(const s_opts_t *o, const char *tenant, lyc_redis_t *redis, c
     return s_tenant_show(tenant, redis, prefix);
 }
 
+/* ---- keys bus: CurveZMQ certificates -------------------------------------- */
+
+/* Sets a file's mode; -1 after printing why. */
+static int s_chmod(const char *path, mode_t mode)
+{
+    if (chmod(path, mode) == 0)
+        return 0;
+    fprintf(stderr, "lyceum: cannot set the mode of %s: %s\n", path, strerror(errno));
+    return -1;
+}
+
+/* Writes cert as path (public, 0644) and path_secret (0600); with
+ * public_copy, also its public half as public_copy (0644). -1 after printing
+ * why. The caller has set umask 077, so no secret is ever readable by others. */
+static int s_bus_save(zcert_t *cert, const char *path, const char *public_copy)
+{
+    char secret[PATH_MAX];
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    if (zcert_save(cert, path) != 0 || (public_copy && zcert_save_public(cert, public_copy) != 0)) {
+        fprintf(stderr, "lyceum: cannot write %s: %s\n", public_copy ? public_copy : path,
+                strerror(errno));
+        return -1;
+    }
+    if (s_chmod(secret, 0600) != 0 || s_chmod(path, 0644) != 0 ||
+        (public_copy && s_chmod(public_copy, 0644) != 0))
+        return -1;
+    return 0;
+}
+
+/* Makes one certificate named `name` and saves it (see s_bus_save). */
+static int s_bus_make(const char *name, const char *path, const char *public_copy)
+{
+    zcert_t *cert = zcert_new();
+    if (!cert) {
+        fprintf(stderr, "lyceum: cannot make a certificate\n");
+        return -1;
+    }
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "created-by", "lyceum keys bus");
+    int rc = s_bus_save(cert, path, public_copy);
+    zcert_destroy(&cert);
+    return rc;
+}
+
+/* Refuses to overwrite keys: 0 when none of DIR's certificates exists. */
+static int s_bus_fresh(const char *dir, long clients)
+{
+    char path[PATH_MAX];
+    for (long i = 0; i <= clients; i++) {
+        if (i == 0)
+            snprintf(path, sizeof path, "%s/server.cert", dir);
+        else
+            snprintf(path, sizeof path, "%s/client-%ld.cert", dir, i);
+        if (access(path, F_OK) == 0) {
+            fprintf(stderr,
+                    "lyceum: %s exists: keys are never overwritten; give an empty directory\n",
+                    path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Prints the settings that use the certificates in dir (absolute). */
+static void s_bus_print(const char *dir, long clients)
+{
+    printf("# CurveZMQ keys of the bus in %s; put these lines in the cluster file.\n"
+           "# Copy each secret only where it is used: server.cert_secret and authorized/ to\n"
+           "# the router and evaluator hosts, a client-<i>.cert_secret to each process that\n"
+           "# connects (or LYCEUM_BUS_CURVE_CLIENT_CERT per process), server.cert to every host.\n"
+           "bus:\n"
+           "  curve:\n"
+           "    enabled: true\n"
+           "    server_cert: %s/server.cert_secret\n"
+           "    server_public: %s/server.cert\n"
+           "    authorized: %s/authorized\n"
+           "    client_cert: %s/client-1.cert_secret\n",
+           dir, dir, dir, dir, dir);
+    fprintf(stderr,
+            "lyceum: made the server certificate and %ld client certificate%s in %s "
+            "(secrets mode 0600)\n",
+            clients, clients == 1 ? "" : "s", dir);
+}
+
+/* `keys bus DIR`: the server's certificate, `clients` clients' and the
+ * authorized directory of the clients' public halves. */
+static int s_bus(const char *dir, const s_opts_t *o)
+{
+    char path[PATH_MAX], copy[PATH_MAX], name[64], abs[PATH_MAX];
+    char *end = NULL;
+    long clients = o->clients ? strtol(o->clients, &end, 10) : 1;
+    if (o->clients && (end == o->clients || *end || clients < 1 || clients > S_BUS_CLIENTS_MAX)) {
+        fprintf(stderr, "lyceum: --clients wants 1 to %d, not '%s'\n", S_BUS_CLIENTS_MAX,
+                o->clients);
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/authorized", dir);
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || !realpath(dir, abs) ||
+        (mkdir(path, 0755) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "lyceum: cannot make %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (s_bus_fresh(abs, clients) != 0)
+        return 1;
+    mode_t old = umask(077);
+    snprintf(path, sizeof path, "%s/server.cert", abs);
+    int rc = s_bus_make("lyceum bus server", path, NULL);
+    for (long i = 1; rc == 0 && i <= clients; i++) {
+        snprintf(name, sizeof name, "lyceum bus client %ld", i);
+        snprintf(path, sizeof path, "%s/client-%ld.cert", abs, i);
+        snprintf(copy, sizeof copy, "%s/authorized/client-%ld.cert", abs, i);
+        rc = s_bus_make(name, path, copy);
+    }
+    umask(old);
+    if (rc != 0)
+        return 1;
+    s_bus_print(abs, clients);
+    return 0;
+}
+
 /* Runs subcommand `verb` with its positional argument arg (may be NULL). */
 static int s_dispatch(const char *verb, const char *arg, const s_opts_t *o)
 {
     char prefix[128];
+    if (!strcmp(verb, "bus")) {
+        if (!arg) {
+            s_usage(stderr);
+            return 2;
+        }
+        return s_bus(arg, o);
+    }
     int known = !strcmp(verb, "create") || !strcmp(verb, "list") || !strcmp(verb, "revoke") ||
                 !strcmp(verb, "tenant");
     int wants_arg = !strcmp(verb, "revoke") || !strcmp(verb, "tenant");

@@ -10,6 +10,7 @@
  *   bench overhead [...]            latency Lyceum adds, highest throughput
  *   events [--type T] [--from T]... the event log as JSON lines (cmd_events.c)
  *   keys create|list|revoke|tenant  API keys and tenant budgets (cmd_keys.c)
+ *   keys bus DIR [--clients N]      CurveZMQ certificates of the bus (cmd_keys.c)
  *   bench learning -c FILE [...]    a recorded data set as one online stream
  */
 #ifndef LYCEUM_CLI_COMMANDS_H

@@ -27,7 +27,8 @@ static const s_command_t s_commands[] = {
     {"demo", lyc_cmd_demo, "start the demo cluster, run a workload, show what happened"},
     {"bench", lyc_cmd_bench, "bench overhead | learning -c FILE: overhead, or the learning curve"},
     {"events", lyc_cmd_events, "print the event log as JSON lines (--type, --model, --from...)"},
-    {"keys", lyc_cmd_keys, "API keys and tenants: keys create|list|revoke|tenant (--help)"},
+    {"keys", lyc_cmd_keys,
+     "API keys, tenants, bus keys: keys create|list|revoke|tenant|bus (--help)"},
 };
 
 static void s_usage(FILE *out)

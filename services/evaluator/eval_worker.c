@@ -109,7 +109,8 @@ void lyc_eval_worker_actor(zsock_t *pipe, void *args_)
     const lyc_eval_worker_args_t *args = args_;
 
     zsock_signal(pipe, 0);
-    s_judge_t judge = {.client = lyc_judge_client_new(args->tasks_endpoint, pipe), .link = NULL};
+    s_judge_t judge = {.client = lyc_judge_client_new(args->tasks_endpoint, pipe, args->security),
+                       .link = NULL};
     if (args->judges)
         judge.link = lyc_judges_link_new(args->judges);
     int ready = judge.client && (!args->judges || judge.link);

@@ -19,6 +19,7 @@
 #ifndef LYCEUM_EVALUATOR_EVAL_WORKER_H
 #define LYCEUM_EVALUATOR_EVAL_WORKER_H
 
+#include "bus_security.h"
 #include "embed.h"
 #include "eval_config.h"
 #include "judges.h"
@@ -32,8 +33,9 @@
 typedef struct {
     const lyc_eval_config_t *config;
     const lyc_embedder_t *embedder;
-    const char *tasks_endpoint; /* bus.tasks */
-    lyc_judges_t *judges;       /* who judges each domain; NULL: always the supervisor */
+    const char *tasks_endpoint;         /* bus.tasks */
+    lyc_judges_t *judges;               /* who judges each domain; NULL: always the supervisor */
+    const lyc_bus_security_t *security; /* CURVE of the judge client; NULL: none */
 } lyc_eval_worker_args_t;
 
 /* The actor function (zactor_new(lyc_eval_worker_actor, args)); args is a

@@ -25,7 +25,8 @@ struct lyc_evaluator_t {
     int port;
     lyc_embedder_t *embedder;
     char *tasks_endpoint;
-    lyc_judges_t *judges; /* NULL without Redis */
+    const lyc_bus_security_t *security; /* borrowed; NULL: no CURVE */
+    lyc_judges_t *judges;               /* NULL without Redis */
     lyc_eval_worker_args_t worker_args;
 };
 
@@ -146,6 +147,8 @@ static int s_server_start(s_server_t *server, zsock_t *pipe, lyc_evaluator_t *ow
     if (!server->frontend || !server->queue)
         return -1;
     lyc_bus_socket_setup(server->frontend);
+    if (lyc_bus_security_server(owner->security, server->frontend) != 0)
+        return -1;
     int port = zsock_bind(server->frontend, "%s", config->bind);
     if (port < 0) {
         LYC_ERROR(NULL, "evaluator: cannot bind '%s': %s", config->bind, zmq_strerror(zmq_errno()));
@@ -295,6 +298,7 @@ lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config,
         return NULL;
     self->embedder = lyc_embedder_new(LYC_EVAL_EMBED_DIM);
     self->tasks_endpoint = strdup(links->tasks_endpoint);
+    self->security = links->security;
     if (!self->embedder || !self->tasks_endpoint)
         goto out_free_self;
     if (links->redis_url && *links->redis_url) {
@@ -307,7 +311,8 @@ lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config,
     self->worker_args = (lyc_eval_worker_args_t){.config = config,
                                                  .embedder = self->embedder,
                                                  .tasks_endpoint = self->tasks_endpoint,
-                                                 .judges = self->judges};
+                                                 .judges = self->judges,
+                                                 .security = self->security};
     self->actor = zactor_new(s_actor, self);
     if (!self->actor)
         goto out_free_self;

@@ -12,6 +12,7 @@
 #ifndef LYCEUM_EVALUATOR_EVALUATOR_H
 #define LYCEUM_EVALUATOR_EVALUATOR_H
 
+#include "bus_security.h"
 #include "eval_config.h"
 
 typedef struct lyc_evaluator_t lyc_evaluator_t;
@@ -20,8 +21,10 @@ typedef struct lyc_evaluator_t lyc_evaluator_t;
 typedef struct {
     const char *tasks_endpoint; /* the router's task endpoint (bus.tasks) */
     const char *redis_url; /* stats, roles and judges; NULL or "": the supervisor always judges */
-    const char *redis_prefix; /* key prefix (redis.prefix) */
-    long redis_timeout_ms;    /* connect and command time-out */
+    const char *redis_prefix;           /* key prefix (redis.prefix) */
+    long redis_timeout_ms;              /* connect and command time-out */
+    const lyc_bus_security_t *security; /* CURVE: the ROUTER a server, the judge clients
+                                           clients; NULL: none. Must outlive the evaluator */
 } lyc_evaluator_links_t;
 
 /* Binds config->bind (one endpoint; "tcp://host:*" picks a free port),

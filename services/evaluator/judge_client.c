@@ -18,7 +18,8 @@ struct lyc_judge_client_t {
     zpoller_t *poller; /* owned: dealer and cancel */
 };
 
-lyc_judge_client_t *lyc_judge_client_new(const char *endpoints, zsock_t *cancel)
+lyc_judge_client_t *lyc_judge_client_new(const char *endpoints, zsock_t *cancel,
+                                         const lyc_bus_security_t *security)
 {
     lyc_judge_client_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -28,6 +29,8 @@ lyc_judge_client_t *lyc_judge_client_new(const char *endpoints, zsock_t *cancel)
     if (!self->dealer)
         goto out_free_self;
     lyc_bus_socket_setup(self->dealer);
+    if (lyc_bus_security_client(security, self->dealer) != 0)
+        goto out_free_self;
     if (zsock_attach(self->dealer, endpoints, false) != 0) {
         LYC_ERROR(NULL, "evaluator: cannot connect to the task endpoint '%s'", endpoints);
         goto out_free_self;

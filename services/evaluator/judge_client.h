@@ -12,6 +12,7 @@
 #ifndef LYCEUM_EVALUATOR_JUDGE_CLIENT_H
 #define LYCEUM_EVALUATOR_JUDGE_CLIENT_H
 
+#include "bus_security.h"
 #include "grade.h"
 
 #include <czmq.h>
@@ -21,11 +22,13 @@
 
 typedef struct lyc_judge_client_t lyc_judge_client_t;
 
-/* Connects a DEALER to endpoints (comma-separated, as bus.tasks). cancel may
- * be NULL; when it is readable a call gives up (without reading it). Returns
- * NULL, logged, when the endpoints are malformed or memory runs out. The
- * client borrows cancel; the caller destroys the client. */
-lyc_judge_client_t *lyc_judge_client_new(const char *endpoints, zsock_t *cancel);
+/* Connects a DEALER to endpoints (comma-separated, as bus.tasks), a CURVE
+ * client when security (may be NULL) says so. cancel may be NULL; when it is
+ * readable a call gives up (without reading it). Returns NULL, logged, when
+ * the endpoints are malformed or memory runs out. The client borrows cancel
+ * and security; the caller destroys the client. */
+lyc_judge_client_t *lyc_judge_client_new(const char *endpoints, zsock_t *cancel,
+                                         const lyc_bus_security_t *security);
 
 /* Closes the socket and frees the client; accepts NULL, nulls the pointer. */
 void lyc_judge_client_destroy(lyc_judge_client_t **self_p);

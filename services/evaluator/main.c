@@ -89,19 +89,30 @@ static lyc_httpd_t *s_http_start(const lyc_eval_config_t *config)
 /* Serves until a stop signal; returns the process exit code. */
 static int s_run(const lyc_eval_config_t *config, const lyc_settings_t *settings)
 {
+    char err[512];
+    lyc_bus_security_t *security = lyc_bus_security_new(
+        settings, LYC_BUS_SECURITY_SERVER | LYC_BUS_SECURITY_CLIENT, err, sizeof err);
+    if (!security) {
+        LYC_ERROR(NULL, "evaluator: %s", err);
+        return EXIT_FAILURE;
+    }
     lyc_evaluator_links_t links = {.tasks_endpoint = settings->bus_tasks,
                                    .redis_url = settings->redis_url,
                                    .redis_prefix = settings->redis_prefix,
-                                   .redis_timeout_ms = settings->redis_timeout_ms};
+                                   .redis_timeout_ms = settings->redis_timeout_ms,
+                                   .security = security};
     lyc_evaluator_t *evaluator = lyc_evaluator_new(config, &links);
-    if (!evaluator)
+    if (!evaluator) {
+        lyc_bus_security_destroy(&security);
         return EXIT_FAILURE;
+    }
     lyc_httpd_t *http = s_http_start(config);
     while (!zsys_interrupted)
         zclock_sleep(200);
     LYC_INFO(NULL, "evaluator: stopping");
     lyc_httpd_destroy(&http);
     lyc_evaluator_destroy(&evaluator);
+    lyc_bus_security_destroy(&security); /* after every socket it secured */
     return EXIT_SUCCESS;
 }
 

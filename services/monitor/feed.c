@@ -206,17 +206,24 @@ static lyc_consumer_t *s_consumer(const lyc_feed_args_t *args)
         if (!repeated && *all[i])
             topics[n++] = all[i];
     }
-    char group[256];
+    char group[256], err[512];
     lyc_feed_group(args->config, group, sizeof group);
+    lyc_kafka_extra_t extra;
+    if (lyc_settings_kafka_extra(s, s_consumer_settings, 1, &extra, err, sizeof err) != 0) {
+        LYC_ERROR(NULL, "monitor: %s", err);
+        return NULL;
+    }
     lyc_consumer_config_t cfg = {.brokers = s->kafka_brokers,
                                  .client_id = "lyceum-monitor",
                                  .group_id = group,
                                  .topics = topics,
                                  .topic_count = n,
                                  .auto_offset_reset = "earliest",
-                                 .settings = s_consumer_settings,
-                                 .settings_count = 1};
-    return lyc_consumer_new(&cfg);
+                                 .settings = extra.items,
+                                 .settings_count = extra.count};
+    lyc_consumer_t *consumer = lyc_consumer_new(&cfg);
+    lyc_kafka_extra_clear(&extra);
+    return consumer;
 }
 
 static lyc_agg_t *s_agg(const lyc_monitor_config_t *c)

@@ -405,13 +405,18 @@ static void s_heartbeat_workers(s_broker_t *self, int64_t now)
 
 /* ---- the actor --------------------------------------------------------- */
 
-static zsock_t *s_bind_router(const char *endpoint)
+/* A ROUTER bound on endpoint; security (NULL for inproc) makes it a CURVE server. */
+static zsock_t *s_bind_router(const char *endpoint, const lyc_bus_security_t *security)
 {
     zsock_t *sock = zsock_new(ZMQ_ROUTER);
     if (!sock)
         return NULL;
     lyc_bus_socket_setup(sock);
     zsock_set_router_mandatory(sock, 1); /* a send to a vanished peer fails instead of vanishing */
+    if (lyc_bus_security_server(security, sock) != 0) {
+        zsock_destroy(&sock);
+        return NULL;
+    }
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         LYC_ERROR(NULL, "broker: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zsock_destroy(&sock);
@@ -428,9 +433,9 @@ static int s_broker_init(s_broker_t *self, zsock_t *pipe, lyc_broker_args_t *arg
     self->pending = zhashx_new();
     zhashx_set_destructor(self->by_id, s_worker_free);
     zhashx_set_destructor(self->pending, s_pending_free);
-    self->workers = s_bind_router(args->workers_bind);
-    self->tasks = s_bind_router(args->tasks_bind);
-    self->inproc = s_bind_router(LYC_BROKER_INPROC);
+    self->workers = s_bind_router(args->workers_bind, args->security);
+    self->tasks = s_bind_router(args->tasks_bind, args->security);
+    self->inproc = s_bind_router(LYC_BROKER_INPROC, NULL);
     return self->workers && self->tasks && self->inproc ? 0 : -1;
 }
 

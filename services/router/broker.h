@@ -16,17 +16,19 @@
 
 #include <czmq.h>
 
+#include "bus_security.h"
 #include "registry.h"
 
 /* Query threads connect a DEALER here to send TASKs and receive ANSWERs. */
 #define LYC_BROKER_INPROC "inproc://lyceum-router-tasks"
 
 typedef struct {
-    const char *workers_bind; /* ROUTER endpoint for workers */
-    const char *tasks_bind;   /* ROUTER endpoint for other services */
-    long default_timeout_ms;  /* deadline of a task that sets none */
-    lyc_registry_t *registry; /* where the live models are published */
-    int failed;               /* out: set when the broker could not start */
+    const char *workers_bind;           /* ROUTER endpoint for workers */
+    const char *tasks_bind;             /* ROUTER endpoint for other services */
+    long default_timeout_ms;            /* deadline of a task that sets none */
+    lyc_registry_t *registry;           /* where the live models are published */
+    const lyc_bus_security_t *security; /* CURVE of the tcp endpoints; NULL: none */
+    int failed;                         /* out: set when the broker could not start */
 } lyc_broker_args_t;
 
 /* Starts the broker. Returns NULL (logged) when an endpoint cannot be bound.

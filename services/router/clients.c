@@ -30,7 +30,8 @@ static void s_proxy_actor(zsock_t *pipe, void *arg)
     zsock_t *front = zsock_new(ZMQ_ROUTER);
     zsock_t *back = zsock_new(ZMQ_DEALER);
     lyc_bus_socket_setup(front);
-    if (zsock_bind(front, "%s", self->router->config.clients_bind) < 0 ||
+    if (lyc_bus_security_server(self->router->security, front) != 0 ||
+        zsock_bind(front, "%s", self->router->config.clients_bind) < 0 ||
         zsock_bind(back, S_BACKEND) < 0) {
         LYC_ERROR(NULL, "router: cannot bind the client API on %s: %s",
                   self->router->config.clients_bind, zmq_strerror(zmq_errno()));

@@ -75,7 +75,9 @@ static int s_configure(lyc_router_t *r, const char *path)
     if (!doc ||
         lyc_config_apply(lyc_router_config_table, &r->config, doc, "router.", "LYCEUM_ROUTER", err,
                          sizeof err) != 0 ||
-        s_load_deadlines(r, doc, err, sizeof err) != 0) {
+        s_load_deadlines(r, doc, err, sizeof err) != 0 ||
+        !(r->security = lyc_bus_security_new(
+              &r->settings, LYC_BUS_SECURITY_SERVER | LYC_BUS_SECURITY_CLIENT, err, sizeof err))) {
         fprintf(stderr, "lyceum-router: configuration error: %s\n", err);
         lyc_confdoc_destroy(&doc);
         return -1;
@@ -112,7 +114,8 @@ static int s_run(lyc_router_t *r)
     lyc_broker_args_t args = {.workers_bind = r->config.workers_bind,
                               .tasks_bind = r->config.tasks_bind,
                               .default_timeout_ms = r->config.task_timeout_ms,
-                              .registry = r->registry};
+                              .registry = r->registry,
+                              .security = r->security};
     r->broker = lyc_broker_new(&args);
     lyc_http_server_t *http = r->broker ? lyc_http_server_new(r) : NULL;
     lyc_clients_t *clients = http ? lyc_clients_new(r) : NULL;
@@ -134,6 +137,7 @@ static int s_run(lyc_router_t *r)
 static void s_teardown(lyc_router_t *r)
 {
     lyc_event_sink_destroy(&r->events, 5000);
+    lyc_bus_security_destroy(&r->security); /* after every socket it secured */
     lyc_embedder_destroy(&r->embedder);
     lyc_registry_destroy(&r->registry);
     lyc_metrics_destroy(&r->metrics);

@@ -12,13 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A DEALER connected to every address of a comma-separated list. */
-static zsock_t *s_dealer(const char *endpoints)
+/* A DEALER connected to every address of a comma-separated list; security
+ * (NULL for inproc) makes it a CURVE client. */
+static zsock_t *s_dealer(const char *endpoints, const lyc_bus_security_t *security)
 {
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     if (!sock)
         return NULL;
     lyc_bus_socket_setup(sock);
+    if (lyc_bus_security_client(security, sock) != 0) {
+        zsock_destroy(&sock);
+        return NULL;
+    }
     char *list = strdup(endpoints), *save = NULL;
     for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
         while (*ep == ' ')
@@ -48,8 +53,8 @@ lyc_query_ctx_t *lyc_query_ctx_new(lyc_router_t *router)
     };
     self->store = lyc_vecstore_new(&vc);
     self->redis = lyc_redis_new(s->redis_url, (int) s->redis_timeout_ms);
-    self->broker = s_dealer(LYC_BROKER_INPROC);
-    self->evaluator = s_dealer(s->bus_evaluator);
+    self->broker = s_dealer(LYC_BROKER_INPROC, NULL);
+    self->evaluator = s_dealer(s->bus_evaluator, router->security);
     if (strcmp(s->embedding_backend, "http") == 0) {
         lyc_embed_http_config_t ec = {
             .base_url = s->embedding_url,

@@ -12,6 +12,7 @@
 
 #include <czmq.h>
 
+#include "bus_security.h"
 #include "embed.h"
 #include "embed_http.h"
 #include "event_sink.h"
@@ -48,6 +49,7 @@ typedef struct {
     lyc_metrics_t *metrics;
     lyc_router_metrics_t m;
     zactor_t *broker;
+    lyc_bus_security_t *security;    /* CurveZMQ of the bus sockets (server and client) */
     char instance[64];               /* e.g. "router#host:pid", in every event */
     lyc_model_deadline_t *deadlines; /* per configured model */
     size_t n_deadlines;

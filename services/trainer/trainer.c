@@ -73,16 +73,24 @@ static int s_connect(lyc_trainer_t *self)
     char session[64], instance[320];
     snprintf(session, sizeof session, "session.timeout.ms=%ld", self->config->session_timeout_ms);
     snprintf(instance, sizeof instance, "group.instance.id=%s", self->config->instance_id);
-    const char *extra[] = {session, instance};
+    const char *own[] = {session, instance};
+    char err[512];
+    lyc_kafka_extra_t extra = {0};
+    if (self->sink && lyc_settings_kafka_extra(s, own, *self->config->instance_id ? 2 : 1, &extra,
+                                               err, sizeof err) != 0) {
+        LYC_ERROR(NULL, "trainer: %s", err);
+        return -1;
+    }
     lyc_consumer_config_t cc = {.brokers = s->kafka_brokers,
                                 .client_id = S_CLIENT_ID,
                                 .group_id = self->config->group,
                                 .topics = topics,
                                 .topic_count = 1,
                                 .auto_offset_reset = self->config->offset_reset,
-                                .settings = extra,
-                                .settings_count = *self->config->instance_id ? 2 : 1};
+                                .settings = extra.items,
+                                .settings_count = extra.count};
     self->consumer = self->sink ? lyc_consumer_new(&cc) : NULL;
+    lyc_kafka_extra_clear(&extra);
     return self->consumer ? 0 : -1;
 }
 

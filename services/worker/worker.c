@@ -11,6 +11,7 @@
 
 #include "bus.h"
 #include "bus_protocol.h"
+#include "bus_security.h"
 #include "clock.h"
 #include "log.h"
 #include "pool.h"
@@ -51,6 +52,7 @@ struct lyc_worker_t {
     char worker_id[256];
     s_link_t *links;
     size_t n_links;
+    lyc_bus_security_t *security; /* CURVE of the links (bus.curve.*) */
     lyc_pool_t *pool;
     lyc_job_t **queue; /* ring of tasks waiting for a thread */
     size_t q_cap, q_head, q_len;
@@ -212,6 +214,9 @@ lyc_worker_t *lyc_worker_new(const lyc_worker_config_t *config, char *err, size_
     const char *endpoints = config->endpoints ? config->endpoints : self->settings->bus_workers;
     if (s_parse_endpoints(self, endpoints, err, errcap) != 0)
         goto out_destroy;
+    self->security = lyc_bus_security_new(self->settings, LYC_BUS_SECURITY_CLIENT, err, errcap);
+    if (!self->security)
+        goto out_destroy;
     self->q_cap = config->queue ? config->queue : 2 * (size_t) self->model->capacity;
     self->queue = calloc(self->q_cap, sizeof *self->queue);
     self->items = calloc(self->n_links + 1, sizeof *self->items);
@@ -258,6 +263,7 @@ void lyc_worker_destroy(lyc_worker_t **self_p)
         free(self->links[i].endpoint);
     }
     free(self->links);
+    lyc_bus_security_destroy(&self->security);
     free(self);
     *self_p = NULL;
 }
@@ -505,6 +511,10 @@ static int s_link_open(lyc_worker_t *self, s_link_t *link, int64_t now)
     }
     lyc_bus_socket_setup(link->sock);
     zsock_set_rcvtimeo(link->sock, S_TICK_MS);
+    if (lyc_bus_security_client(self->security, link->sock) != 0) {
+        zsock_destroy(&link->sock);
+        return -1;
+    }
     if (zsock_connect(link->sock, "%s", link->endpoint) != 0) {
         LYC_ERROR(NULL, "worker: cannot connect to '%s' (bus.workers)", link->endpoint);
         zsock_destroy(&link->sock);
@@ -517,10 +527,14 @@ static int s_link_open(lyc_worker_t *self, s_link_t *link, int64_t now)
 }
 
 /* Closes a link whose router went silent and schedules the reconnect. */
-static void s_link_lost(s_link_t *link, int64_t now)
+static void s_link_lost(const lyc_worker_t *self, s_link_t *link, int64_t now)
 {
-    LYC_WARN(NULL, "worker: router %s silent for %d ms; reconnecting in %lld ms", link->endpoint,
-             LYC_HEARTBEAT_LIVENESS * LYC_HEARTBEAT_INTERVAL_MS, (long long) link->backoff_ms);
+    /* A router that refuses our CURVE key says nothing: it looks like this. */
+    LYC_WARN(NULL, "worker: router %s silent for %d ms; reconnecting in %lld ms%s", link->endpoint,
+             LYC_HEARTBEAT_LIVENESS * LYC_HEARTBEAT_INTERVAL_MS, (long long) link->backoff_ms,
+             lyc_bus_security_enabled(self->security)
+                 ? " (bus.curve is on: is this worker's key in the router's bus.curve.authorized?)"
+                 : "");
     s_link_close(link, 0);
     link->reconnect_at_us = now + link->backoff_ms * 1000;
     link->backoff_ms *= 2;
@@ -539,7 +553,7 @@ static int s_maintain_links(lyc_worker_t *self, int64_t now)
         if (!link->sock)
             continue;
         if (now - link->last_heard_us > silence_us) {
-            s_link_lost(link, now);
+            s_link_lost(self, link, now);
             continue;
         }
         if (now >= link->next_heartbeat_us) {
