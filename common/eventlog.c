@@ -230,6 +230,7 @@ struct lyc_producer {
     s_queue_t retry;
     int64_t retry_at_us; /* monotonic time the retry queue may be worked on */
     int64_t backoff_us;
+    int round_scheduled;            /* a resend round is due at retry_at_us */
     bool fatal;                     /* librdkafka raised a fatal error: rebuild before producing */
     bool closing;                   /* the instance is going away: ignore its delivery reports */
     uint64_t failed;                /* failed deliveries since the last summary line */
@@ -302,9 +303,14 @@ static void s_after_deliveries(lyc_producer_t *self)
              "in %" PRId64 " ms",
              self->failed, rd_kafka_err2str(self->failed_err), self->spool_dir,
              self->backoff_us / 1000);
-    self->retry_at_us = lyc_mono_us() + self->backoff_us;
-    self->backoff_us =
-        self->backoff_us * 2 > S_BACKOFF_MAX_US ? S_BACKOFF_MAX_US : self->backoff_us * 2;
+    /* Failures of one outage arrive over many polls: the first schedules the
+     * round, later ones join it instead of pushing it back. The back-off
+     * grows per round (s_resend_due), not per failed record. */
+    int64_t now = lyc_mono_us();
+    if (!self->round_scheduled) {
+        self->retry_at_us = now + self->backoff_us;
+        self->round_scheduled = 1;
+    }
     self->failed = 0;
 }
 
@@ -328,6 +334,12 @@ static void s_resend_due(lyc_producer_t *self)
     int64_t now = lyc_mono_us();
     if (s_queue_empty(&self->retry) || now < self->retry_at_us || self->fatal)
         return;
+    if (self->round_scheduled) {
+        /* A round starts: if its records fail again, the next one waits longer. */
+        self->round_scheduled = 0;
+        self->backoff_us =
+            self->backoff_us * 2 > S_BACKOFF_MAX_US ? S_BACKOFF_MAX_US : self->backoff_us * 2;
+    }
     for (int n = 0; n < S_RESEND_BATCH && !s_queue_empty(&self->retry); n++) {
         rd_kafka_resp_err_t err = s_resend(self, s_queue_peek(&self->retry));
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
