@@ -5,6 +5,7 @@
 #include "agg_internal.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,8 +258,21 @@ static int s_human(lyc_agg_t *self, const Lyceum__V1__FeedbackEvent *ev)
     return 0;
 }
 
+/* Figures the aggregate can add up exactly: finite, in range, and money well
+ * below what a pico-dollar int64 holds (9.2 million USD). */
+static int s_sane(const Lyceum__V1__FeedbackEvent *ev)
+{
+    static const double max_usd = 1e6;
+    return isfinite(ev->score) && ev->score >= 0 && ev->score <= 1 && isfinite(ev->cost_usd) &&
+           ev->cost_usd >= 0 && ev->cost_usd <= max_usd && isfinite(ev->judge_cost_usd) &&
+           ev->judge_cost_usd >= 0 && ev->judge_cost_usd <= max_usd;
+}
+
 int lyc_agg_feedback(lyc_agg_t *self, const Lyceum__V1__FeedbackEvent *ev, int64_t at_us)
 {
+    /* An event no Lyceum process writes (a corrupt or hostile record) is refused. */
+    if (!s_sane(ev))
+        return -1;
     if (ev->source == LYCEUM__V1__SCORE_SOURCE__SCORE_SOURCE_HUMAN)
         return s_human(self, ev);
     agg_model_t *m = s_model(self, ev->model);

@@ -100,10 +100,11 @@ int lyc_human_feedback_record(lyc_query_ctx_t *ctx, const lyc_human_feedback_t *
     int rc =
         lyc_event_sink_send(ctx->router->events, ctx->router->settings.topic_feedback, ev.domain,
                             LYCEUM__V1__MESSAGE_TYPE__FEEDBACK_EVENT, fb->trace_id, &ev.base);
+    if (rc == 0) /* before the record goes: ev.model points into it */
+        LYC_INFO(fb->trace_id, "router: human feedback %.2f on %s", fb->score, ev.model);
     lyc_vecstore_record_destroy(&record);
     if (rc != 0)
         return lyc_api_fail(err, 503, "server_error", "unavailable", NULL,
                             "the feedback log refused the event; retry");
-    LYC_INFO(fb->trace_id, "router: human feedback %.2f on %s", fb->score, ev.model);
     return 0;
 }

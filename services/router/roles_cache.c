@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "roles.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,24 @@ static __thread s_slot_t s_slots[S_SLOTS];
 static __thread size_t s_next_victim;
 static __thread long long s_version = -1;
 static __thread int64_t s_checked_us;
+
+static pthread_key_t s_exit_key;
+static pthread_once_t s_exit_once = PTHREAD_ONCE_INIT;
+
+/* Runs when a query thread ends: frees what its cache holds. */
+static void s_on_thread_exit(void *unused)
+{
+    (void) unused;
+    for (size_t i = 0; i < S_SLOTS; i++) {
+        free(s_slots[i].entries);
+        memset(&s_slots[i], 0, sizeof s_slots[i]);
+    }
+}
+
+static void s_make_exit_key(void)
+{
+    pthread_key_create(&s_exit_key, s_on_thread_exit);
+}
 
 /* The version counter, read at most every LYC_ROLES_POLL_MS. */
 static long long s_current_version(lyc_redis_t *redis, const char *prefix)
@@ -57,6 +76,9 @@ void lyc_roles_cache_apply(lyc_redis_t *redis, const char *prefix, const char *s
                            const char *domain, lyc_model_info_t *models, size_t n)
 {
     char key[320];
+    pthread_once(&s_exit_once, s_make_exit_key);
+    if (!pthread_getspecific(s_exit_key))
+        pthread_setspecific(s_exit_key, s_slots); /* any non-NULL value arms the destructor */
     snprintf(key, sizeof key, "%s|%s", scope, domain);
     long long version = s_current_version(redis, prefix);
     s_slot_t *slot = s_lookup(key);
