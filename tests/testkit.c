@@ -20,8 +20,11 @@ int lyc_test_run(Suite *suite)
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
+    int run = srunner_ntests_run(runner);
     srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (run == 0) /* a suite whose test cases were never added proves nothing */
+        fprintf(stderr, "no test ran: is every TCase added to the suite?\n");
+    return failed == 0 && run > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static const char *s_required_env(const char *name)

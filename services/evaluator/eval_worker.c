@@ -5,6 +5,7 @@
 
 #include "envelope.h"
 #include "evaluate.h"
+#include "judge_budget.h"
 #include "judge_client.h"
 #include "log.h"
 
@@ -27,10 +28,12 @@ static void s_log_verdict(const Lyceum__V1__Verdict *verdict)
                  verdict->n_verdicts, verdict->judge_calls, verdict->judge_cost_usd);
 }
 
-/* What a worker owns: its judge connection and its link to the judges. */
+/* What a worker owns: its judge connection, its link to the judges and its
+ * budget keeper. */
 typedef struct {
     lyc_judge_client_t *client;
-    lyc_judges_link_t *link; /* NULL when there is no judges cache */
+    lyc_judges_link_t *link;    /* NULL when there is no judges cache */
+    lyc_judge_budget_t *budget; /* NULL without Redis */
 } s_judge_t;
 
 /* The verdict for a decoded envelope. */
@@ -45,9 +48,17 @@ static Lyceum__V1__Verdict *s_verdict(const lyc_envelope_t *env, const lyc_eval_
     }
     const Lyceum__V1__EvalRequest *req = (const Lyceum__V1__EvalRequest *) env->payload;
     const char *trace = *req->trace_id ? req->trace_id : env->trace_id;
-    lyc_judging_t judging = {
-        .call = lyc_judge_client_call, .ctx = judge->client, .judges = judge->link};
-    return lyc_evaluate_with(req, trace, args->config, args->embedder, &judging);
+    lyc_judge_spend_t spend = {.budget = judge->budget,
+                               .config = args->config,
+                               .request = req,
+                               .call = lyc_judge_client_call,
+                               .call_ctx = judge->client};
+    lyc_judging_t judging = {.call = lyc_judge_spend_call, .ctx = &spend, .judges = judge->link};
+    Lyceum__V1__Verdict *verdict =
+        lyc_evaluate_with(req, trace, args->config, args->embedder, &judging);
+    if (verdict)
+        lyc_judge_spend_finish(&spend, verdict->judge_cost_usd);
+    return verdict;
 }
 
 /* Appends the packed verdict to reply (which holds the route); -1 on failure. */
@@ -110,10 +121,14 @@ void lyc_eval_worker_actor(zsock_t *pipe, void *args_)
 
     zsock_signal(pipe, 0);
     s_judge_t judge = {.client = lyc_judge_client_new(args->tasks_endpoint, pipe, args->security),
-                       .link = NULL};
+                       .link = NULL,
+                       .budget = NULL};
     if (args->judges)
         judge.link = lyc_judges_link_new(args->judges);
-    int ready = judge.client && (!args->judges || judge.link);
+    if (args->redis_url)
+        judge.budget =
+            lyc_judge_budget_new(args->redis_url, args->redis_prefix, args->redis_timeout_ms);
+    int ready = judge.client && (!args->judges || judge.link) && (!args->redis_url || judge.budget);
     if (zsock_send(pipe, "i", ready ? 0 : -1) != 0 || !ready)
         goto out_free_judge;
     for (;;) {
@@ -134,6 +149,7 @@ void lyc_eval_worker_actor(zsock_t *pipe, void *args_)
             break;
     }
 out_free_judge:
+    lyc_judge_budget_destroy(&judge.budget);
     lyc_judges_link_destroy(&judge.link);
     lyc_judge_client_destroy(&judge.client);
 }

@@ -2,9 +2,9 @@
  * eval_worker.h - one grading thread of the evaluator.
  *
  * A worker is a czmq actor. It owns its judge client (its own DEALER to the
- * router's task endpoint: sockets are never shared between threads) and its
- * link to the judges cache (its own Redis connection), and grades one
- * request at a time. The evaluator's main thread hands it work
+ * router's task endpoint: sockets are never shared between threads), its
+ * link to the judges cache and its budget keeper (each with its own Redis
+ * connection), and grades one request at a time. The evaluator's main thread hands it work
  * over the actor pipe and forwards what comes back:
  *
  *   main -> worker   "JOB", route frames..., envelope frame (an EVAL_REQUEST)
@@ -33,8 +33,11 @@
 typedef struct {
     const lyc_eval_config_t *config;
     const lyc_embedder_t *embedder;
-    const char *tasks_endpoint;         /* bus.tasks */
-    lyc_judges_t *judges;               /* who judges each domain; NULL: always the supervisor */
+    const char *tasks_endpoint; /* bus.tasks */
+    lyc_judges_t *judges;       /* who judges each domain; NULL: always the supervisor */
+    const char *redis_url;      /* budgets (judge_budget.h); NULL: not held to them */
+    const char *redis_prefix;
+    long redis_timeout_ms;
     const lyc_bus_security_t *security; /* CURVE of the judge client; NULL: none */
 } lyc_eval_worker_args_t;
 

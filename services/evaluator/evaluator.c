@@ -27,6 +27,8 @@ struct lyc_evaluator_t {
     char *tasks_endpoint;
     const lyc_bus_security_t *security; /* borrowed; NULL: no CURVE */
     lyc_judges_t *judges;               /* NULL without Redis */
+    char *redis_url;                    /* NULL without Redis */
+    char *redis_prefix;
     lyc_eval_worker_args_t worker_args;
 };
 
@@ -302,16 +304,24 @@ lyc_evaluator_t *lyc_evaluator_new(const lyc_eval_config_t *config,
     if (!self->embedder || !self->tasks_endpoint)
         goto out_free_self;
     if (links->redis_url && *links->redis_url) {
-        self->judges = lyc_judges_new(config, links->redis_url,
-                                      links->redis_prefix ? links->redis_prefix : "lyc",
-                                      links->redis_timeout_ms);
+        self->redis_url = strdup(links->redis_url);
+        self->redis_prefix = strdup(links->redis_prefix ? links->redis_prefix : "lyc");
+        if (!self->redis_url || !self->redis_prefix)
+            goto out_free_self;
+        self->judges =
+            lyc_judges_new(config, self->redis_url, self->redis_prefix, links->redis_timeout_ms);
         if (!self->judges)
             goto out_free_self;
+    } else {
+        LYC_WARN(NULL, "evaluator: no Redis: judging is not held to the tenants' budgets");
     }
     self->worker_args = (lyc_eval_worker_args_t){.config = config,
                                                  .embedder = self->embedder,
                                                  .tasks_endpoint = self->tasks_endpoint,
                                                  .judges = self->judges,
+                                                 .redis_url = self->redis_url,
+                                                 .redis_prefix = self->redis_prefix,
+                                                 .redis_timeout_ms = links->redis_timeout_ms,
                                                  .security = self->security};
     self->actor = zactor_new(s_actor, self);
     if (!self->actor)
@@ -339,6 +349,8 @@ void lyc_evaluator_destroy(lyc_evaluator_t **self_p)
     lyc_judges_destroy(&self->judges);
     lyc_embedder_destroy(&self->embedder);
     free(self->tasks_endpoint);
+    free(self->redis_url);
+    free(self->redis_prefix);
     free(self);
     *self_p = NULL;
 }

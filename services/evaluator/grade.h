@@ -65,9 +65,11 @@ typedef struct {
 } lyc_judge_reply_t;
 
 /* Sends task to its model and waits for the answer (at most the task's
- * deadline plus a little). Returns 0 with reply->content set, or -1 with
- * reply->error set when the model is unavailable, late or failed. The
- * function owns nothing of task after it returns. */
+ * deadline plus a little). Returns 0 with reply->content set, -1 with
+ * reply->error set when the model is unavailable, late or failed, or 1 with
+ * reply->error set when the call was not made (the budget refused it; it
+ * costs nothing and is not counted). The function owns nothing of task
+ * after it returns. */
 typedef int (*lyc_judge_call_fn)(void *ctx, Lyceum__V1__Task *task, lyc_judge_reply_t *reply);
 
 typedef struct {

@@ -102,6 +102,8 @@ static s_outcome_t s_call(lyc_grading_t *self, const char *model, const char *pr
     task.temperature_set = 1;
 
     int rc = self->judge_call(self->judge_ctx, &task, reply);
+    if (rc > 0) /* not made (the budget): nothing to count or charge */
+        return S_UNREACHABLE;
     lyc_grading_charge(self, model, reply->cost_usd);
     return rc == 0 ? S_JUDGED : S_UNREACHABLE;
 }

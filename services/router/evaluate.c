@@ -47,7 +47,8 @@ static Lyceum__V1__Verdict *s_wait_verdict(lyc_query_ctx_t *ctx, const char *tra
 
 Lyceum__V1__Verdict *lyc_evaluate(lyc_query_ctx_t *ctx, const char *trace,
                                   const Lyceum__V1__ClientQuery *query, const char *tenant,
-                                  const char *domain, const lyc_call_t *calls, size_t n, int audit)
+                                  const char *key_id, const char *domain, const lyc_call_t *calls,
+                                  size_t n, int audit)
 {
     Lyceum__V1__Answer **answers = calloc(n ? n : 1, sizeof *answers);
     if (!answers)
@@ -59,6 +60,7 @@ Lyceum__V1__Verdict *lyc_evaluate(lyc_query_ctx_t *ctx, const char *trace,
     Lyceum__V1__EvalRequest req = LYCEUM__V1__EVAL_REQUEST__INIT;
     req.trace_id = (char *) trace;
     req.tenant = (char *) tenant;
+    req.key_id = (char *) key_id;
     req.domain = (char *) domain;
     req.messages = query->messages;
     req.n_messages = query->n_messages;

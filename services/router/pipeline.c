@@ -438,9 +438,9 @@ static void s_execute(s_run_t *run)
     lyc_spend_answers(&run->spend, run->ctx, run->calls, run->n_calls);
     int audit = (run->path == LYCEUM__V1__PATH__PATH_NOVEL || run->decision.audit) &&
                 lyc_spend_judge(&run->spend, run->ctx, &run->costs, run->calls, run->n_calls);
-    run->verdict = lyc_evaluate(run->ctx, run->trace, run->query, run->tenant, run->decision.domain,
-                                run->calls, run->n_calls, audit);
-    lyc_spend_verdict(&run->spend, run->ctx, run->verdict ? run->verdict->judge_cost_usd : 0);
+    run->verdict =
+        lyc_evaluate(run->ctx, run->trace, run->query, run->tenant, run->spend.account.key_id,
+                     run->decision.domain, run->calls, run->n_calls, audit);
     t.evaluated = lyc_mono_us();
     s_sum_cost(run);
     if (s_choose(run) != 0) {

@@ -49,7 +49,7 @@ int lyc_spend_begin(lyc_spend_t *self, lyc_query_ctx_t *ctx, const char *tenant,
     if (s_tenant(ctx, tenant, &self->tenant) != 0)
         return -1;
     lyc_budget_account(&self->account, tenant, &self->tenant, key);
-    self->answers.account = self->more.account = self->judge.account = self->account;
+    self->answers.account = self->more.account = self->account;
     return 0;
 }
 
@@ -210,8 +210,13 @@ int lyc_spend_judge(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_que
     }
     lyc_budget_refusal_t refusal;
     long ttl_ms = ctx->router->config.eval_timeout_ms + S_RESV_SLACK_MS;
-    int rc = lyc_budget_reserve(ctx->redis, ctx->router->settings.redis_prefix, &self->account,
-                                s_judge_estimate(q, calls, n), ttl_ms, &self->judge, &refusal);
+    const char *prefix = ctx->router->settings.redis_prefix;
+    lyc_budget_resv_t check = {.account = self->account};
+    int rc = lyc_budget_reserve(ctx->redis, prefix, &self->account, s_judge_estimate(q, calls, n),
+                                ttl_ms, &check, &refusal);
+    if (rc == 0 && lyc_budget_release(ctx->redis, prefix, &check) != 0)
+        LYC_WARN(NULL, "router: a judging check of tenant %s is left to expire",
+                 self->account.tenant);
     if (rc != 0) {
         LYC_INFO(NULL, "router: tenant %s: judging is not affordable; the answers go unjudged",
                  self->account.tenant);
@@ -220,18 +225,10 @@ int lyc_spend_judge(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_que
     return rc == 0;
 }
 
-void lyc_spend_verdict(lyc_spend_t *self, lyc_query_ctx_t *ctx, double judge_cost_usd)
-{
-    if (lyc_budget_settle(ctx->redis, ctx->router->settings.redis_prefix, &self->judge,
-                          judge_cost_usd) != 0)
-        LYC_ERROR(NULL, "router: tenant %s: %.10f USD of judging not counted in its spend",
-                  self->account.tenant, judge_cost_usd);
-}
-
 void lyc_spend_end(lyc_spend_t *self, lyc_query_ctx_t *ctx)
 {
     const char *prefix = ctx->router->settings.redis_prefix;
-    lyc_budget_resv_t *held[] = {&self->answers, &self->more, &self->judge};
+    lyc_budget_resv_t *held[] = {&self->answers, &self->more};
     for (size_t i = 0; i < sizeof held / sizeof held[0]; i++)
         if (held[i]->id[0] && lyc_budget_release(ctx->redis, prefix, held[i]) != 0)
             LYC_WARN(NULL, "router: a reservation of tenant %s is left to expire",

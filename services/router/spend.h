@@ -14,10 +14,12 @@
  *   lyc_spend_more      the same for the calls of a fallback to novel; a
  *                       refusal drops them
  *   lyc_spend_answers   settles the calls with their answers' cost_usd
- *   lyc_spend_judge     before the evaluator is asked to judge: reserves
- *                       one judgement by the dearest live model; refused,
- *                       the query is not audited
- *   lyc_spend_verdict   settles judging with Verdict.judge_cost_usd
+ *   lyc_spend_judge     before the evaluator is asked to judge: checks one
+ *                       judgement by the dearest live model fits (reserved
+ *                       and released at once); when it does not, the query
+ *                       is not audited. The evaluator itself reserves and
+ *                       settles every judge call it makes (judge_budget.h),
+ *                       so judging is charged there, once
  *   lyc_spend_end       releases whatever is still held (early returns)
  *
  * Estimates: prices x (prompt bytes / 4 + max_tokens, or
@@ -42,7 +44,6 @@ typedef struct {
     lyc_budget_account_t account; /* who pays, and the limits */
     lyc_budget_resv_t answers;    /* the planned calls */
     lyc_budget_resv_t more;       /* the fallback's calls */
-    lyc_budget_resv_t judge;      /* one judgement */
     int cut;                      /* the plan was cut to one model by the budget */
     int unjudged;                 /* judging was not affordable */
 } lyc_spend_t;
@@ -74,13 +75,10 @@ void lyc_spend_more(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_que
 /* Settles the calls' reservations with the cost of calls[0..n). */
 void lyc_spend_answers(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_call_t *calls, size_t n);
 
-/* Reserves one judgement of the answers of calls[0..n); 1 affordable (or
- * no limit), 0 not (self->unjudged set). */
+/* Whether one judgement of the answers of calls[0..n) fits the budget now:
+ * 1 affordable (or no limit), 0 not (self->unjudged set). Holds nothing. */
 int lyc_spend_judge(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_query_t *q,
                     const lyc_call_t *calls, size_t n);
-
-/* Settles judging at judge_cost_usd (charged even when nothing was held). */
-void lyc_spend_verdict(lyc_spend_t *self, lyc_query_ctx_t *ctx, double judge_cost_usd);
 
 /* Releases every reservation still held. */
 void lyc_spend_end(lyc_spend_t *self, lyc_query_ctx_t *ctx);
