@@ -86,14 +86,18 @@ static int s_label_ok(const char *s)
 
 int lyc_vecstore_tenant_valid(const char *tenant)
 {
-    return s_name_ok(tenant, LYC_VECSTORE_MAX_TENANT, LYC_VECSTORE_TENANT_CHARS);
+    return s_name_ok(tenant, LYC_VECSTORE_MAX_TENANT, LYC_VECSTORE_TENANT_CHARS) &&
+           tenant[0] != '_';
 }
 
 static int s_check_tenant(const char *tenant)
 {
-    if (lyc_vecstore_tenant_valid(tenant))
+    if (lyc_vecstore_tenant_valid(tenant) ||
+        (tenant && strcmp(tenant, LYC_VECSTORE_EXEMPLAR_POOL) == 0))
         return 0;
-    LYC_ERROR(NULL, "vecstore: bad tenant name \"%.80s\": want 1-%d characters of [A-Za-z0-9_.-]",
+    LYC_ERROR(NULL,
+              "vecstore: bad tenant name \"%.80s\": want 1-%d characters of [A-Za-z0-9_.-], "
+              "not starting with '_'",
               tenant ? tenant : "(null)", LYC_VECSTORE_MAX_TENANT);
     return -1;
 }

@@ -115,8 +115,14 @@ lyc_vecstore_t *lyc_vecstore_new(const lyc_vecstore_config_t *config);
 /* Closes the connection and frees the store; accepts NULL, nulls *self_p. */
 void lyc_vecstore_destroy(lyc_vecstore_t **self_p);
 
+/* The set through which tenants that opted in (share_exemplars) lend and
+ * borrow exemplars. Names starting with '_' are Lyceum's own: no client,
+ * key or event can name this set as its tenant. */
+#define LYC_VECSTORE_EXEMPLAR_POOL "_exemplars"
+
 /* 1 when name is a valid tenant name: 1 to LYC_VECSTORE_MAX_TENANT bytes of
- * [A-Za-z0-9_.-]; else 0. Every method rejects other names with -1. */
+ * [A-Za-z0-9_.-], not starting with '_'; else 0. Every method rejects other
+ * names with -1, except LYC_VECSTORE_EXEMPLAR_POOL. */
 int lyc_vecstore_tenant_valid(const char *tenant);
 
 /* Adds the vector (dim floats, which must equal the store's dimension, finite

@@ -9,7 +9,8 @@
  *   keys revoke ID                           within a second on every router
  *   keys tenant T [--budget-day USD] [--budget-month USD]
  *               [--on-budget refuse|cheapest] [--share-stats on|off]
- *               [--share-exemplars on|off]   sets, then shows, with the spend
+ *               [--share-exemplars on|off]   sets, then shows, with the spend;
+ *                                            sharing off takes back the lent exemplars
  *   keys bus DIR [--clients N]               bus certificates, and the settings
  *                                            that use them, on stdout
  *
@@ -22,6 +23,7 @@
 
 #include "apikeys.h"
 #include "budget.h"
+#include "exemplar_pool.h"
 #include "log.h"
 #include "paths.h"
 #include "settings.h"
@@ -69,6 +71,7 @@ static void s_usage(FILE *out)
             "file).\n"
             "A key is printed once, when it is made; Lyceum keeps only its SHA-256.\n"
             "Limits are USD per UTC day / month and requests or tokens per minute; 0 is none.\n"
+            "--share-exemplars off also takes back what the tenant lent to the shared pool.\n"
             "keys bus makes the CurveZMQ certificates of the bus in DIR (the server's, N "
             "clients' (default 1),\nauthorized/ with the clients' public halves) and prints "
             "the bus.curve settings that use them.\n",
@@ -178,26 +181,36 @@ static int s_tenant_ok(const char *tenant)
 {
     if (tenant && lyc_vecstore_tenant_valid(tenant))
         return 1;
-    fprintf(stderr, "lyceum: give a tenant of 1-64 characters of A-Z a-z 0-9 _ . -\n");
+    fprintf(stderr,
+            "lyceum: give a tenant of 1-64 characters of A-Z a-z 0-9 _ . - not starting with _\n");
     return 0;
 }
 
-/* Connects to the cluster's Redis; fills prefix (cap bytes). NULL after printing why. */
-static lyc_redis_t *s_connect(const s_opts_t *o, char *prefix, size_t cap)
+/* Loads the cluster's settings (the running cluster's, or --config's) into
+ * *s (lyc_settings_free). -1 after printing why. */
+static int s_settings(const s_opts_t *o, lyc_settings_t *s)
 {
     char path[LYC_PATH_MAX], err[512];
     const char *file = o->config;
     if (!file && lyc_paths_join(path, sizeof path, lyc_paths_run_dir(), "cluster.yaml") == 0 &&
         lyc_paths_exists(path))
         file = path;
-    lyc_settings_t s;
-    lyc_confdoc_t *doc = lyc_settings_load(file, "LYCEUM_KEYS", &s, err, sizeof err);
+    lyc_confdoc_t *doc = lyc_settings_load(file, "LYCEUM_KEYS", s, err, sizeof err);
     if (!doc) {
         fprintf(stderr, "lyceum: %s\n", err);
-        return NULL;
+        return -1;
     }
     lyc_confdoc_destroy(&doc);
     lyc_log_threshold = LYC_LOG_WARN; /* the file's log.level is for the services */
+    return 0;
+}
+
+/* Connects to the cluster's Redis; fills prefix (cap bytes). NULL after printing why. */
+static lyc_redis_t *s_connect(const s_opts_t *o, char *prefix, size_t cap)
+{
+    lyc_settings_t s;
+    if (s_settings(o, &s) != 0)
+        return NULL;
     snprintf(prefix, cap, "%s", s.redis_prefix);
     lyc_redis_t *redis = lyc_redis_new(s.redis_url, (int) s.redis_timeout_ms);
     if (!redis)
@@ -390,6 +403,33 @@ static int s_tenant_show(const char *tenant, lyc_redis_t *redis, const char *pre
     return 0;
 }
 
+/* A tenant that stops sharing exemplars takes back what it lent to the
+ * pool (exemplar_pool.h). 0, or -1 after printing why. */
+static int s_withdraw(const s_opts_t *o, const char *tenant, lyc_redis_t *redis, const char *prefix)
+{
+    lyc_settings_t s;
+    if (s_settings(o, &s) != 0)
+        return -1;
+    lyc_vecstore_config_t config = {.redis_url = s.redis_url,
+                                    .key_prefix = prefix,
+                                    .dim = (size_t) s.embedding_dim,
+                                    .timeout_ms = (int) s.redis_timeout_ms};
+    lyc_vecstore_t *store = lyc_vecstore_new(&config);
+    size_t removed = 0;
+    int rc = store ? lyc_exemplar_pool_withdraw(store, redis, prefix, tenant, &removed) : -1;
+    lyc_vecstore_destroy(&store);
+    lyc_settings_free(&s);
+    if (rc != 0) {
+        fprintf(stderr,
+                "lyceum: %zu exemplars taken back from the shared pool, then a failure; run it "
+                "again\n",
+                removed);
+        return -1;
+    }
+    printf("exemplars taken back from the shared pool: %zu\n", removed);
+    return 0;
+}
+
 static int s_tenant(const s_opts_t *o, const char *tenant, lyc_redis_t *redis, const char *prefix)
 {
     const char *names[5], *values[5];
@@ -401,6 +441,9 @@ static int s_tenant(const s_opts_t *o, const char *tenant, lyc_redis_t *redis, c
         fprintf(stderr, "lyceum: the tenant's settings could not be stored\n");
         return 1;
     }
+    if (o->share_exemplars && strcmp(s_switch(o->share_exemplars), "0") == 0 &&
+        s_withdraw(o, tenant, redis, prefix) != 0)
+        return 1;
     return s_tenant_show(tenant, redis, prefix);
 }
 

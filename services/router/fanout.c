@@ -64,6 +64,7 @@ static int s_send_task(lyc_query_ctx_t *ctx, const char *trace,
     task.for_learning = call->for_learning;
     task.temperature = query->temperature;
     task.temperature_set = query->temperature_set;
+    task.share_exemplars = ctx->share_exemplars;
     return lyc_bus_send(ctx->broker, NULL, LYCEUM__V1__MESSAGE_TYPE__TASK, trace, &task.base);
 }
 

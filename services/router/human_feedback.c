@@ -56,8 +56,9 @@ int lyc_human_feedback_parse(const char *body, size_t len, const char *default_t
     /* Checked before the copy: a name too long for out->tenant must be
      * refused, not cut down to another tenant's name. */
     if (!lyc_vecstore_tenant_valid(name)) {
-        lyc_api_fail(err, 400, "invalid_request_error", "invalid_value", "metadata.tenant",
-                     "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . -");
+        lyc_api_fail(
+            err, 400, "invalid_request_error", "invalid_value", "metadata.tenant",
+            "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . - not starting with _");
         goto out_free_json;
     }
     snprintf(out->tenant, sizeof out->tenant, "%s", name);

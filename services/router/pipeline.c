@@ -90,7 +90,7 @@ static int s_validate(s_run_t *run)
                                       : run->ctx->router->config.default_tenant;
     if (!lyc_vecstore_tenant_valid(tenant)) {
         s_error(run, LYCEUM__V1__ERROR_CODE__ERROR_BAD_REQUEST, 0,
-                "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . -");
+                "metadata.tenant must be 1-64 characters of A-Z a-z 0-9 _ . - not starting with _");
         return -1;
     }
     if ((*q->domain && !s_label_ok(q->domain)) || (*q->user && !s_label_ok(q->user))) {
@@ -366,6 +366,7 @@ static int s_budget_begin(s_run_t *run)
         return -1;
     }
     run->ctx->stats_scope = lyc_spend_stats_scope(&run->spend);
+    run->ctx->share_exemplars = run->spend.tenant.share_exemplars;
     return 0;
 }
 
@@ -481,6 +482,7 @@ Lyceum__V1__ClientReply *lyc_pipeline_run_as(lyc_query_ctx_t *ctx,
     s_execute(&run);
     lyc_spend_end(&run.spend, ctx);
     ctx->stats_scope = NULL;
+    ctx->share_exemplars = 0;
     if (run.n_calls > 0)
         s_metrics(&run, started);
     lyc_gauge_add(ctx->router->m.in_flight, NULL, -1);

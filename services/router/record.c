@@ -4,6 +4,7 @@
 #include "record.h"
 
 #include "clock.h"
+#include "exemplar_pool.h"
 #include "ids.h"
 #include "log.h"
 #include "profile.h"
@@ -65,10 +66,14 @@ static void s_record_redis(lyc_query_ctx_t *ctx, const lyc_query_outcome_t *o)
                                       .model = o->chosen,
                                       .score = winner_score,
                                       .ts_us = lyc_wall_us()};
-        if (lyc_vecstore_record_put(ctx->store, o->tenant, o->trace, fields,
-                                    sizeof fields / sizeof fields[0]) == 0)
-            lyc_vecstore_add(ctx->store, o->tenant, o->trace, o->vector,
-                             (size_t) ctx->router->settings.embedding_dim, &attrs);
+        size_t n = sizeof fields / sizeof fields[0];
+        size_t dim = (size_t) ctx->router->settings.embedding_dim;
+        if (lyc_vecstore_record_put(ctx->store, o->tenant, o->trace, fields, n) == 0)
+            lyc_vecstore_add(ctx->store, o->tenant, o->trace, o->vector, dim, &attrs);
+        if (ctx->share_exemplars &&
+            lyc_exemplar_pool_lend(ctx->store, ctx->redis, ctx->router->settings.redis_prefix,
+                                   o->tenant, o->trace, fields, n, o->vector, dim, &attrs) != 0)
+            LYC_WARN(o->trace, "router: the winner could not be lent to the exemplar pool");
     }
     free(scores);
 }

@@ -5,7 +5,9 @@
  *
  * Record fields (hash, see vecstore.h): conversation, question, answer,
  * winner, domain, score, scores (JSON model -> score), cost_usd, user, path,
- * ts_us. The memory student and the exemplar search read these names.
+ * ts_us. The memory student and the exemplar search read these names. A
+ * tenant that shares exemplars also lends the winner to the exemplar pool
+ * (exemplar_pool.h).
  */
 #ifndef LYCEUM_ROUTER_RECORD_H
 #define LYCEUM_ROUTER_RECORD_H

@@ -69,6 +69,7 @@ typedef struct {
     unsigned int seed;            /* this thread's random draws */
     const char *stats_scope;      /* statistics scope of the query under way: "shared", or the
                                      tenant's name when it does not share; NULL: "shared" */
+    int share_exemplars;          /* the query's tenant lends and borrows exemplars (the pool) */
 } lyc_query_ctx_t;
 
 /* Makes a thread's context; NULL (logged) when Redis cannot be reached or a

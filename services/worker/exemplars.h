@@ -7,6 +7,10 @@
  * same tenant AND domain most similar to the conversation (past_queries.h)
  * and turns their "question" and "answer" into Exemplars (with "winner" as
  * source_model and "score" as score); prompt.h puts them in the prompt.
+ * When the Task says the tenant shares exemplars (share_exemplars), the
+ * search also looks in the pool that sharing tenants lend to
+ * (exemplar_pool.h) and takes the nearest of both; a tenant that does not
+ * share never sees the pool. The memory student never reads it either.
  *
  * Near-identical past conversations are left out: cosine at least
  * LYC_EXEMPLAR_MAX_COSINE, or the same meaning by the meaning guard. Their

@@ -12,7 +12,8 @@
 struct lyc_past_t {
     lyc_conv_embedder_t *embedder;
     lyc_vecstore_t *store;
-    float *vector; /* scratch, dim floats */
+    float *vector; /* the last conversation searched for, dim floats */
+    int embedded;  /* vector holds a conversation with words */
 };
 
 lyc_past_t *lyc_past_new(const lyc_settings_t *settings)
@@ -75,33 +76,51 @@ static int s_read_records(lyc_past_t *self, const char *tenant,
     return (int) count;
 }
 
+/* The neighbours of self->vector in set; count, or -1. */
+static int s_search(lyc_past_t *self, const char *set, const char *domain, size_t k,
+                    lyc_past_hit_t *hits)
+{
+    if (k > LYC_PAST_MAX_K)
+        k = LYC_PAST_MAX_K;
+    lyc_vecstore_filter_t filter = {.domain = domain};
+    lyc_vecstore_results_t *results = NULL;
+    size_t dim = lyc_conv_embedder_dim(self->embedder);
+    if (lyc_vecstore_search(self->store, set, self->vector, dim, k, domain ? &filter : NULL,
+                            &results) != 0)
+        return -1;
+    int count = s_read_records(self, set, results, hits);
+    lyc_vecstore_results_destroy(&results);
+    return count;
+}
+
 int lyc_past_search(lyc_past_t *self, const Lyceum__V1__Task *task, const char *domain, size_t k,
                     lyc_past_hit_t *hits, char **text_p)
 {
     const char *tenant = task->tenant && *task->tenant ? task->tenant : "default";
-    if (k > LYC_PAST_MAX_K)
-        k = LYC_PAST_MAX_K;
+    self->embedded = 0;
     int words = lyc_conv_embedder_embed(self->embedder, task->messages, task->n_messages,
                                         self->vector, text_p);
     if (words <= 0)
         return words;
+    self->embedded = 1;
     if (!lyc_vecstore_tenant_valid(tenant)) {
         LYC_WARN(task->trace_id, "past queries: invalid tenant name");
         goto out_free_text;
     }
-    lyc_vecstore_filter_t filter = {.domain = domain};
-    lyc_vecstore_results_t *results = NULL;
-    size_t dim = lyc_conv_embedder_dim(self->embedder);
-    if (lyc_vecstore_search(self->store, tenant, self->vector, dim, k, domain ? &filter : NULL,
-                            &results) != 0)
-        goto out_free_text;
-    int count = s_read_records(self, tenant, results, hits);
-    lyc_vecstore_results_destroy(&results);
+    int count = s_search(self, tenant, domain, k, hits);
     if (count < 0)
         goto out_free_text;
     return count;
 out_free_text:
+    self->embedded = 0;
     free(*text_p);
     *text_p = NULL;
     return -1;
+}
+
+int lyc_past_search_pool(lyc_past_t *self, const char *domain, size_t k, lyc_past_hit_t *hits)
+{
+    if (!self->embedded)
+        return 0;
+    return s_search(self, LYC_VECSTORE_EXEMPLAR_POOL, domain, k, hits);
 }

@@ -66,6 +66,13 @@ void lyc_past_destroy(lyc_past_t **self_p);
 int lyc_past_search(lyc_past_t *self, const Lyceum__V1__Task *task, const char *domain, size_t k,
                     lyc_past_hit_t *hits, char **text_p);
 
+/* Right after a lyc_past_search() that found the conversation words: up to
+ * k (<= LYC_PAST_MAX_K) past queries of the exemplar pool (exemplar_pool.h)
+ * near the same conversation, restricted to domain when not NULL, without
+ * embedding it again. Returns count (0 when the search before had nothing
+ * to look for), or -1 (logged). Only for tenants that share exemplars. */
+int lyc_past_search_pool(lyc_past_t *self, const char *domain, size_t k, lyc_past_hit_t *hits);
+
 /* Frees the records of hits[0..count). */
 void lyc_past_hits_clear(lyc_past_hit_t *hits, size_t count);
 
