@@ -10,66 +10,20 @@
 #include "evaluator.h"
 #include "http_server.h"
 #include "log.h"
+#include "service_args.h"
 #include "settings.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static void s_usage(FILE *out)
-{
-    fprintf(out, "usage: lyceum-evaluator -c CLUSTER.yaml\n"
-                 "       lyceum-evaluator --help-config\n"
-                 "Scores every answer of a query and picks the one the router returns.\n"
-                 "Settings come from the cluster file and LYCEUM_EVALUATOR_* / LYCEUM_* "
-                 "environment variables.\n");
-}
-
-static void s_help_config(void)
-{
-    printf("Shared settings (top level of the cluster file):\n");
-    lyc_config_describe(lyc_settings_table, stdout);
-    printf("\nEvaluator settings (under evaluator:, env LYCEUM_EVALUATOR_<KEY>):\n");
-    lyc_config_describe(lyc_eval_config_table, stdout);
-}
-
-/* Parses the command line; returns the config path, NULL after --help-config
- * or --help (with *exit_code set). */
-static const char *s_args(int argc, char **argv, int *exit_code)
-{
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"help-config", no_argument, NULL, 'H'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    const char *path = NULL;
-    int opt;
-
-    *exit_code = EXIT_FAILURE;
-    while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'H':
-            s_help_config();
-            *exit_code = EXIT_SUCCESS;
-            return NULL;
-        case 'h':
-            s_usage(stdout);
-            *exit_code = EXIT_SUCCESS;
-            return NULL;
-        default:
-            s_usage(stderr);
-            return NULL;
-        }
-    }
-    if (!path || optind != argc)
-        s_usage(stderr);
-    return optind == argc ? path : NULL;
-}
+static const lyc_service_cli_t s_cli = {
+    .name = "evaluator",
+    .summary = "Scores every answer of a query and picks the one the router returns.\n",
+    .table = lyc_eval_config_table,
+    .env_prefix = "LYCEUM_EVALUATOR"};
 
 /* Starts GET /metrics and /healthz on config->http_listen; NULL when it is
  * empty or cannot be served (logged: grading matters more than metrics). */
@@ -124,8 +78,8 @@ int main(int argc, char **argv)
     int code;
 
     lyc_log_init("evaluator", LYC_LOG_INFO);
-    const char *path = s_args(argc, argv, &code);
-    if (!path)
+    const char *path;
+    if (!lyc_service_args(&s_cli, argc, argv, &path, &code))
         return code;
     zsys_init();
     /* Redis (judges.h) is written to with write(2): a reset must not kill us. */

@@ -2,7 +2,8 @@
  * main.c - lyceum-router: loads the cluster file, starts the broker, the
  * HTTP front door and the ZeroMQ client API, and stops them on a signal.
  *
- *   lyceum-router [-c CLUSTER.yaml] [--help-config]
+ *   lyceum-router [-c CLUSTER.yaml]   serve (without -c: the embedded defaults)
+ *   lyceum-router --help-config       list every setting it reads
  */
 #include "broker.h"
 #include "clients.h"
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "model_config.h"
 #include "router.h"
+#include "service_args.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static void s_usage(FILE *out)
-{
-    fprintf(out, "usage: lyceum-router [-c CLUSTER.yaml] [--help-config]\n");
-}
+static const lyc_service_cli_t s_cli = {
+    .name = "router",
+    .summary = "Serves the OpenAI-compatible API and routes each query to the models.\n"
+               "Without -c it runs on its embedded defaults.\n",
+    .table = lyc_router_config_table,
+    .env_prefix = "LYCEUM_ROUTER",
+    .config_optional = 1};
 
 static void s_declare_metrics(lyc_router_t *r)
 {
@@ -148,20 +153,10 @@ static void s_teardown(lyc_router_t *r)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--help-config") == 0) {
-            lyc_config_describe(lyc_settings_table, stdout);
-            printf("\nrouter:\n");
-            lyc_config_describe(lyc_router_config_table, stdout);
-            return 0;
-        } else {
-            s_usage(stderr);
-            return 2;
-        }
-    }
+    const char *path;
+    int code;
+    if (!lyc_service_args(&s_cli, argc, argv, &path, &code))
+        return code;
     signal(SIGPIPE, SIG_IGN);
     lyc_log_init("router", LYC_LOG_INFO);
     static lyc_router_t router;

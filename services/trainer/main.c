@@ -10,11 +10,11 @@
  */
 #include "envelope.h"
 #include "log.h"
+#include "service_args.h"
 #include "settings.h"
 #include "trainer.h"
 #include "trainer_config.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,57 +35,12 @@ static void s_on_signal(int signum)
         lyc_trainer_stop(trainer);
 }
 
-static void s_usage(FILE *out)
-{
-    fprintf(out, "usage: lyceum-trainer -c CLUSTER.yaml\n"
-                 "       lyceum-trainer --help-config\n"
-                 "Learns from the feedback log: statistics, roles, training data, fine-tuning\n"
-                 "jobs and new domains. Settings come from the cluster file and\n"
-                 "LYCEUM_TRAINER_* / LYCEUM_* environment variables.\n");
-}
-
-static void s_help_config(void)
-{
-    printf("Shared settings (top level of the cluster file):\n");
-    lyc_config_describe(lyc_settings_table, stdout);
-    printf("\nTrainer settings (under trainer:, env LYCEUM_TRAINER_<KEY>):\n");
-    lyc_config_describe(lyc_trainer_config_table, stdout);
-}
-
-/* The config path, or NULL with *code set (help, or a bad command line). */
-static const char *s_args(int argc, char **argv, int *code)
-{
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"help-config", no_argument, NULL, 'H'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    const char *path = NULL;
-    int opt;
-    *code = S_EXIT_CONFIG;
-    while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'H':
-            s_help_config();
-            *code = EXIT_SUCCESS;
-            return NULL;
-        case 'h':
-            s_usage(stdout);
-            *code = EXIT_SUCCESS;
-            return NULL;
-        default:
-            s_usage(stderr);
-            return NULL;
-        }
-    }
-    if (!path || optind != argc) {
-        s_usage(stderr);
-        return NULL;
-    }
-    return path;
-}
+static const lyc_service_cli_t s_cli = {
+    .name = "trainer",
+    .summary = "Learns from the feedback log: statistics, roles, training data, fine-tuning\n"
+               "jobs and new domains.\n",
+    .table = lyc_trainer_config_table,
+    .env_prefix = "LYCEUM_TRAINER"};
 
 static void s_install_signals(void)
 {
@@ -117,8 +72,8 @@ int main(int argc, char **argv)
 {
     int code;
     lyc_log_init("trainer", LYC_LOG_INFO);
-    const char *path = s_args(argc, argv, &code);
-    if (!path)
+    const char *path;
+    if (!lyc_service_args(&s_cli, argc, argv, &path, &code))
         return code;
     s_install_signals();
     char err[1024], sender[64];
