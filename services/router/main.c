@@ -108,12 +108,12 @@ static int s_run(lyc_router_t *r)
     gethostname(host, sizeof host);
     host[sizeof host - 1] = '\0';
     snprintf(r->instance, sizeof r->instance, "router#%s:%d", host, (int) getpid());
-    snprintf(name, sizeof name, "router-%s-%d", host, (int) getpid());
+    snprintf(name, sizeof name, "%s-%d", host, (int) getpid());
     lyc_envelope_set_sender(r->instance);
     s_declare_metrics(r);
     r->registry = lyc_registry_new();
     r->embedder = lyc_embedder_new((unsigned) r->settings.embedding_dim);
-    r->events = lyc_event_sink_new(&r->settings, name);
+    r->events = lyc_event_sink_new(&r->settings, "router", name);
     if (!r->metrics || !r->registry || !r->embedder || !r->events)
         return -1;
     lyc_broker_args_t args = {.workers_bind = r->config.workers_bind,

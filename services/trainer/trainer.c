@@ -61,14 +61,14 @@ static int s_connect(lyc_trainer_t *self)
     const lyc_settings_t *s = self->settings;
     char name[128], host[64] = "host";
     gethostname(host, sizeof host - 1);
-    snprintf(name, sizeof name, "trainer-%s-%d", host, (int) getpid());
+    snprintf(name, sizeof name, "%s-%d", host, (int) getpid());
     self->redis = lyc_redis_new(s->redis_url, (int) s->redis_timeout_ms);
     lyc_vecstore_config_t vc = {.redis_url = s->redis_url,
                                 .key_prefix = s->redis_prefix,
                                 .dim = (size_t) s->embedding_dim,
                                 .timeout_ms = (int) s->redis_timeout_ms};
     self->store = self->redis ? lyc_vecstore_new(&vc) : NULL;
-    self->sink = self->store ? lyc_event_sink_new(s, name) : NULL;
+    self->sink = self->store ? lyc_event_sink_new(s, "trainer", name) : NULL;
     const char *topics[] = {s->topic_feedback};
     char session[64], instance[320];
     snprintf(session, sizeof session, "session.timeout.ms=%ld", self->config->session_timeout_ms);
