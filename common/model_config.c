@@ -1,6 +1,8 @@
 /*
  * model_config.c - the table of a model's settings.
  */
+#define _GNU_SOURCE /* open_memstream */
+
 #include "model_config.h"
 
 #include "envelope.h"
@@ -29,6 +31,9 @@ const lyc_cfg_field_t lyc_model_config_table[] = {
      "how long the router waits for this model's answer"},
     {"exemplars", LYC_CFG_INT, S_OFF(exemplars), "0", 0, 32, NULL,
      "past winning answers of the domain put in the prompt (in-context distillation)"},
+    {"system_prompt", LYC_CFG_STR, S_OFF(system_prompt), "", 0, 0, NULL,
+     "system message put first in every prompt, {domain} replaced by the task's domain (a "
+     "fine-tuned student is served with the prompt it was trained with); empty: none"},
     {"openai.base_url", LYC_CFG_STR, S_OFF(openai_base_url), "", 0, 0, NULL,
      "base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1"},
     {"openai.model", LYC_CFG_STR, S_OFF(openai_model), "", 0, 0, NULL,
@@ -54,6 +59,28 @@ const lyc_cfg_field_t lyc_model_config_table[] = {
      "similarity a past query needs before its answer is reused"},
     {.key = NULL}, /* ends the table */
 };
+
+char *lyc_model_system_prompt(const char *template_text, const char *domain)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return NULL;
+    for (const char *p = template_text ? template_text : ""; *p; p++) {
+        if (strncmp(p, "{domain}", 8) == 0) {
+            fputs(domain ? domain : "", out);
+            p += 7;
+        } else {
+            fputc(*p, out);
+        }
+    }
+    if (fclose(out) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
 
 int lyc_model_config_count(const lyc_confdoc_t *doc)
 {

@@ -11,6 +11,7 @@
  *       price_out: 24.7               # USD per million completion tokens
  *       timeout_ms: 30000             # the router waits this long for an answer
  *       exemplars: 0                  # past winning answers put in the prompt
+ *       system_prompt: ""             # first system message; {domain} is the task's
  *       openai: {base_url, model, api_key_env, max_retries, max_tokens}
  *       replay: {files: [..], format: routellm|jsonl, column, unknown: abstain|simulate,
  *                simulate_accuracy, latency_ms}
@@ -33,6 +34,7 @@ typedef struct {
     double price_out;
     long timeout_ms;
     long exemplars;
+    char *system_prompt;
     char *openai_base_url;
     char *openai_model;
     char *openai_api_key_env;
@@ -50,6 +52,11 @@ typedef struct {
 } lyc_model_config_t;
 
 extern const lyc_cfg_field_t lyc_model_config_table[];
+
+/* template_text with every "{domain}" replaced by domain (NULL: ""), as a
+ * new string; NULL when out of memory. The system prompt of a model (its
+ * system_prompt) for a task, and of the fine-tuning samples made for it. */
+char *lyc_model_system_prompt(const char *template_text, const char *domain);
 
 /* Number of models in the document. */
 int lyc_model_config_count(const lyc_confdoc_t *doc);

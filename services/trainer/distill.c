@@ -67,28 +67,6 @@ void lyc_distill_path(char *buf, size_t cap, const char *data_dir, const char *s
     snprintf(buf, cap, "%s/%s/%s/%s", data_dir, s, d, file);
 }
 
-char *lyc_distill_system_prompt(const char *template_text, const char *domain)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out)
-        return NULL;
-    for (const char *p = template_text; *p; p++) {
-        if (strncmp(p, "{domain}", 8) == 0) {
-            fputs(domain, out);
-            p += 7;
-        } else {
-            fputc(*p, out);
-        }
-    }
-    if (fclose(out) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
 static int s_add_turn(cJSON *messages, const char *role, const char *content)
 {
     cJSON *m = cJSON_CreateObject();
@@ -297,7 +275,7 @@ static int s_from_record(lyc_distill_t *self, const lyc_feedback_t *ev,
     int n = s_students(self, ev->domain, ev->model, students);
     if (n <= 0)
         return n;
-    char *prompt = lyc_distill_system_prompt(self->cfg.config->system_prompt, ev->domain);
+    char *prompt = lyc_model_system_prompt(self->cfg.config->system_prompt, ev->domain);
     char *line = prompt ? lyc_distill_line(prompt, question, answer) : NULL;
     int written = line ? 0 : -1;
     for (int i = 0; line && i < n && written >= 0; i++) {

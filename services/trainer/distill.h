@@ -73,7 +73,4 @@ void lyc_distill_path(char *buf, size_t cap, const char *data_dir, const char *s
  * frees), or NULL when out of memory. */
 char *lyc_distill_line(const char *system_prompt, const char *question, const char *answer);
 
-/* template with every {domain} replaced by domain (a new string), or NULL. */
-char *lyc_distill_system_prompt(const char *template_text, const char *domain);
-
 #endif

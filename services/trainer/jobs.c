@@ -315,15 +315,19 @@ static int s_train(lyc_jobs_t *self, lyc_job_t *job, const lyc_model_config_t *p
     return rc;
 }
 
-/* Gives a new version its parent's prices when it names none, and the
- * student role. */
-static void s_inherit(lyc_model_config_t *m, const lyc_model_config_t *parent)
+/* Gives a new version its parent's prices when it names none, the student
+ * role, and, when it names no system prompt, the one its training samples
+ * carried (trainer.system_prompt), so it is served as it was trained. */
+static void s_inherit(lyc_model_config_t *m, const lyc_model_config_t *parent,
+                      const char *trained_with)
 {
     if (m->price_in == 0 && m->price_out == 0) {
         m->price_in = parent->price_in;
         m->price_out = parent->price_out;
     }
     lyc_model_set_str(&m->role, "student");
+    if ((!m->system_prompt || !*m->system_prompt) && trained_with)
+        lyc_model_set_str(&m->system_prompt, trained_with);
 }
 
 /* The gate's verdict; sets job->gate_score and parent_score. 1 pass, 0 not. */
@@ -466,7 +470,7 @@ static void s_run(lyc_jobs_t *self, lyc_job_t *job)
             snprintf(job->error, sizeof job->error, "%s", err);
         goto out_failed;
     }
-    s_inherit(&candidate, &parent);
+    s_inherit(&candidate, &parent, self->cfg.config->system_prompt);
     s_judge(self, job, &candidate, &parent, version);
     goto out_free;
 out_failed:

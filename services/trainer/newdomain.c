@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "ids.h"
 #include "log.h"
+#include "model_config.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -204,7 +205,7 @@ static int s_promote(lyc_newdomain_t *self, long cid)
     if (s_name(self, cid, domain, sizeof domain) != 0)
         return -1;
     int onboard = self->cfg.jobs && *c->onboard_template;
-    char *prompt = lyc_distill_system_prompt(c->system_prompt, domain);
+    char *prompt = lyc_model_system_prompt(c->system_prompt, domain);
     lyc_distill_path(heldout, sizeof heldout, c->data_dir, "onboard", domain, "heldout.jsonl");
     const lyc_cluster_member_t *members;
     size_t n = lyc_clusters_members(self->clusters, cid, &members);

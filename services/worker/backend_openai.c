@@ -310,7 +310,7 @@ static int s_answer(void *impl, const lyc_task_t *task, lyc_answer_t *out)
 {
     s_openai_t *self = impl;
     int64_t deadline_us = lyc_mono_us() + (int64_t) task->deadline_ms * 1000;
-    lyc_prompt_t *prompt = lyc_prompt_new(task);
+    lyc_prompt_t *prompt = lyc_prompt_new(task, self->model->system_prompt);
     char *body = prompt ? s_request_body(self, task, prompt) : NULL;
     if (!body) {
         lyc_answer_set_error(out, LYCEUM__V1__ERROR_CODE__ERROR_INTERNAL, 1,

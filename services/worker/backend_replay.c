@@ -165,7 +165,7 @@ static int s_answer(void *impl, const lyc_task_t *task, lyc_answer_t *out)
                              "the task has no user message");
         return 0;
     }
-    lyc_prompt_t *prompt = lyc_prompt_new(task);
+    lyc_prompt_t *prompt = lyc_prompt_new(task, self->model->system_prompt);
     if (!prompt)
         goto out_no_memory;
     size_t prompt_bytes = lyc_prompt_bytes(prompt);

@@ -3,6 +3,8 @@
  */
 #include "prompt.h"
 
+#include "model_config.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 struct lyc_prompt_t {
     lyc_prompt_msg_t *messages;
     size_t count;
+    char *system;    /* owned: the model's system prompt for the domain, or NULL */
     char *exemplars; /* owned content of the exemplar message, or NULL */
 };
 
@@ -56,18 +59,24 @@ static size_t s_after_system(const Lyceum__V1__Task *task)
     return i;
 }
 
-lyc_prompt_t *lyc_prompt_new(const Lyceum__V1__Task *task)
+lyc_prompt_t *lyc_prompt_new(const Lyceum__V1__Task *task, const char *system_prompt)
 {
     lyc_prompt_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->messages = calloc(task->n_messages + 1, sizeof *self->messages);
+    self->messages = calloc(task->n_messages + 2, sizeof *self->messages);
     if (!self->messages)
         goto out_free_self;
     if (task->n_exemplars > 0) {
         self->exemplars = lyc_prompt_exemplar_text(task->exemplars, task->n_exemplars);
         if (!self->exemplars)
             goto out_free_messages;
+    }
+    if (system_prompt && *system_prompt) {
+        self->system = lyc_model_system_prompt(system_prompt, task->domain);
+        if (!self->system)
+            goto out_free_messages;
+        self->messages[self->count++] = (lyc_prompt_msg_t){"system", self->system};
     }
     size_t insert_at = s_after_system(task);
     for (size_t i = 0; i <= task->n_messages; i++) {
@@ -83,6 +92,7 @@ lyc_prompt_t *lyc_prompt_new(const Lyceum__V1__Task *task)
     }
     return self;
 out_free_messages:
+    free(self->exemplars);
     free(self->messages);
 out_free_self:
     free(self);
@@ -95,6 +105,7 @@ void lyc_prompt_destroy(lyc_prompt_t **self_p)
         return;
     lyc_prompt_t *self = *self_p;
     free(self->messages);
+    free(self->system);
     free(self->exemplars);
     free(self);
     *self_p = NULL;

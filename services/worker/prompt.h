@@ -1,7 +1,8 @@
 /*
- * prompt.h - the messages a model is sent for a Task: the conversation, with
- * the task's exemplars (past winning answers of the domain) as one system
- * message.
+ * prompt.h - the messages a model is sent for a Task: the model's own system
+ * prompt (model_config.h system_prompt, with {domain} replaced by the task's
+ * domain) first when it has one, then the conversation, with the task's
+ * exemplars (past winning answers of the domain) as one system message.
  *
  * The exemplar message reads
  *
@@ -36,8 +37,9 @@ typedef struct {
 
 typedef struct lyc_prompt_t lyc_prompt_t;
 
-/* The prompt for task, which must outlive it. NULL when out of memory. */
-lyc_prompt_t *lyc_prompt_new(const Lyceum__V1__Task *task);
+/* The prompt for task, which must outlive it; system_prompt (NULL or "":
+ * none) is the model's. NULL when out of memory. */
+lyc_prompt_t *lyc_prompt_new(const Lyceum__V1__Task *task, const char *system_prompt);
 
 /* Accepts NULL, nulls *self_p. */
 void lyc_prompt_destroy(lyc_prompt_t **self_p);

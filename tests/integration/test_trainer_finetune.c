@@ -160,6 +160,12 @@ START_TEST(test_good_model_goes_live)
                             0.1, 1e-9); /* inherited from the parent */
     const char *cluster = cJSON_GetStringValue(cJSON_GetObjectItem(entry, "cluster_file"));
     ck_assert(cluster && *cluster);
+    /* It is served with the system prompt its samples were trained with. */
+    snprintf(buf, sizeof buf,
+             "grep -q 'system_prompt: \"You are an expert assistant for "
+             "{domain} questions' '%s'",
+             cluster);
+    ck_assert_msg(lyc_test_sh(buf) == 0, "no trained-with system_prompt in %s", cluster);
     /* The worker the trainer started serves the new version from that file. */
     snprintf(path, sizeof path, "%s/models/stu-geo-v1.log", k.config.data_dir);
     ck_assert_msg(s_wait_text(path, "model stu-geo-v1 loaded", 15000) == 0,

@@ -244,7 +244,7 @@ START_TEST(test_exemplars_same_domain_without_near_copies)
     /* They go into the prompt as one system message. */
     task.exemplars = exemplars;
     task.n_exemplars = count;
-    lyc_prompt_t *prompt = lyc_prompt_new(&task);
+    lyc_prompt_t *prompt = lyc_prompt_new(&task, NULL);
     ck_assert_uint_eq(lyc_prompt_count(prompt), 2);
     ck_assert_str_eq(lyc_prompt_at(prompt, 0)->role, "system");
     ck_assert_ptr_nonnull(strstr(lyc_prompt_at(prompt, 0)->content, "Here are examples"));

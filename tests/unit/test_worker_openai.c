@@ -218,6 +218,7 @@ static void s_call(s_fixture_t *f, uint32_t deadline_ms, lyc_answer_t *out)
     lyceum__v1__task__init(&task);
     task.task_id = "task-1";
     task.trace_id = "trace-1";
+    task.domain = "geo";
     task.messages = messages;
     task.n_messages = 2;
     task.exemplars = exemplars;
@@ -274,6 +275,35 @@ START_TEST(test_request_shape_usage_and_cost)
                      "Q: Which option, C or D?\nA: D.");
     ck_assert_str_eq(cJSON_GetObjectItem(m2, "role")->valuestring, "user");
     ck_assert_str_eq(cJSON_GetObjectItem(m2, "content")->valuestring, "Which option, \"A\" or B?");
+    cJSON_Delete(body);
+    s_close(&f);
+}
+END_TEST
+
+START_TEST(test_the_models_system_prompt_comes_first)
+{
+    char err[512];
+    s_fixture_t f;
+    ck_assert_msg(
+        s_open(&f, "    system_prompt: \"You answer {domain} questions.\"\n", err, sizeof err) == 0,
+        "%s", err);
+    s_reply_t ok[] = {{200, s_ok_body, 0}};
+    s_script(1, ok);
+    lyc_answer_t a;
+    s_call(&f, 5000, &a);
+    ck_assert_msg(a.error == NULL, "%s", a.error ? a.error->message : "");
+    lyc_answer_release(&a);
+    cJSON *body = cJSON_Parse(s_server.body);
+    ck_assert_ptr_nonnull(body);
+    cJSON *messages = cJSON_GetObjectItem(body, "messages");
+    ck_assert_int_eq(cJSON_GetArraySize(messages), 4);
+    /* The model's prompt for the task's domain, then the client's own. */
+    cJSON *m0 = cJSON_GetArrayItem(messages, 0), *m1 = cJSON_GetArrayItem(messages, 1);
+    ck_assert_str_eq(cJSON_GetObjectItem(m0, "role")->valuestring, "system");
+    ck_assert_str_eq(cJSON_GetObjectItem(m0, "content")->valuestring, "You answer geo questions.");
+    ck_assert_str_eq(cJSON_GetObjectItem(m1, "content")->valuestring, "Be brief.");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(messages, 3), "role")->valuestring,
+                     "user");
     cJSON_Delete(body);
     s_close(&f);
 }
@@ -462,6 +492,7 @@ int main(void)
      * script must live where the test runs. */
     tcase_add_checked_fixture(tc, s_server_start, s_server_stop);
     tcase_add_test(tc, test_request_shape_usage_and_cost);
+    tcase_add_test(tc, test_the_models_system_prompt_comes_first);
     tcase_add_test(tc, test_retries_429_then_500_then_ok);
     tcase_add_test(tc, test_gives_up_after_max_retries);
     tcase_add_test(tc, test_slow_server_times_out_at_the_deadline);
