@@ -1,11 +1,20 @@
 /*
- * redis.c - a blocking hiredis connection with time-outs and one reconnect.
+ * redis.c - a blocking hiredis connection with time-outs, TLS and one
+ * reconnect.
  *
  * The connection is opened eagerly (so a wrong URL fails at start, not at the
  * first query) and replaced lazily: before each command a zero-time poll(2)
  * tells whether the server has closed the socket since the last reply, which
  * catches restarts and idle time-outs without sending anything twice. Only a
- * connection that breaks while a command is in flight costs a retry.
+ * connection that breaks while a command is in flight costs a retry. Every
+ * new connection, first or replacement, reads the password and, for
+ * rediss://, the TLS files again and makes its own handshake.
+ *
+ * TLS is hiredis_ssl on an OpenSSL context of our own (redisInitiateSSL):
+ * hiredis' redisCreateSSLContext sends the server name (SNI) but never checks
+ * it against the certificate, so any certificate the CA signed would pass.
+ * The TLS part is the one block under LYC_REDIS_HAVE_TLS; without it (Debian's
+ * hiredis 0.14) rediss:// is refused when the URL is parsed.
  */
 #define _GNU_SOURCE /* asprintf, open_memstream, POLLRDHUP, strndup */
 
@@ -13,6 +22,7 @@
 
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#ifdef LYC_REDIS_HAVE_TLS
+#include <hiredis/hiredis_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#endif
 
 #define LYC_REDIS_DEFAULT_PORT 6379
 #define LYC_REDIS_SCHEME       "redis://"
@@ -167,14 +185,21 @@ static int s_parse_path(const char *s, lyc_redis_url_t *url, char *errstr, size_
 int lyc_redis_url_parse(const char *text, lyc_redis_url_t *url, char *errstr, size_t errstr_size)
 {
     memset(url, 0, sizeof *url);
-    if (text && strncasecmp(text, LYC_REDIS_TLS_SCHEME, strlen(LYC_REDIS_TLS_SCHEME)) == 0)
+    size_t scheme_len = 0;
+    if (text && strncasecmp(text, LYC_REDIS_SCHEME, strlen(LYC_REDIS_SCHEME)) == 0)
+        scheme_len = strlen(LYC_REDIS_SCHEME);
+    else if (text && strncasecmp(text, LYC_REDIS_TLS_SCHEME, strlen(LYC_REDIS_TLS_SCHEME)) == 0)
+        scheme_len = strlen(LYC_REDIS_TLS_SCHEME);
+    if (scheme_len == 0)
+        return s_fail(errstr, errstr_size, "the URL must start with redis:// or rediss://");
+    int tls = scheme_len == strlen(LYC_REDIS_TLS_SCHEME);
+    if (tls && !lyc_redis_tls_available())
         return s_fail(errstr, errstr_size,
-                      "rediss:// (TLS) is not supported: this build's hiredis 0.14 has no TLS "
-                      "(hiredis_ssl came with 1.0); reach the server through a local TLS tunnel "
-                      "(stunnel, spiped) and give its plain end as redis://");
-    if (!text || strncasecmp(text, LYC_REDIS_SCHEME, strlen(LYC_REDIS_SCHEME)) != 0)
-        return s_fail(errstr, errstr_size, "the URL must start with redis://");
-    const char *authority = text + strlen(LYC_REDIS_SCHEME);
+                      "rediss:// (TLS) is not supported by this build: it links Debian 12's "
+                      "hiredis 0.14, which has no TLS; configure it with -DLYCEUM_HIREDIS_ROOT="
+                      "$(bash deploy/local/redis8.sh --hiredis)");
+    url->tls = tls;
+    const char *authority = text + scheme_len;
     const char *path = authority + strcspn(authority, "/?#");
     if (*path == '?' || *path == '#')
         return s_fail(errstr, errstr_size, "query strings and fragments are not supported");
@@ -246,6 +271,306 @@ static int s_password_read(char **out, char *err, size_t errcap)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The process's TLS files                                                  */
+
+#define LYC_REDIS_TLS_PATH_MAX 4096
+
+/* The redis.tls_* settings; "" for none. */
+typedef struct {
+    char ca_file[LYC_REDIS_TLS_PATH_MAX];
+    char ca_dir[LYC_REDIS_TLS_PATH_MAX];
+    char cert_file[LYC_REDIS_TLS_PATH_MAX];
+    char key_file[LYC_REDIS_TLS_PATH_MAX];
+    char server_name[256];
+} s_tls_files_t;
+
+static struct {
+    pthread_mutex_t lock;
+    s_tls_files_t files;
+} s_tls = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Copies src (NULL: "") into dst of cap bytes; -1 when it does not fit. */
+static int s_copy_setting(char *dst, size_t cap, const char *src)
+{
+    src = src ? src : "";
+    if (strlen(src) >= cap)
+        return -1;
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+int lyc_redis_set_tls(const lyc_redis_tls_t *tls)
+{
+    lyc_redis_tls_t none = {0};
+    s_tls_files_t next;
+    tls = tls ? tls : &none;
+    int has_cert = tls->cert_file && *tls->cert_file;
+    int has_key = tls->key_file && *tls->key_file;
+    if (has_cert != has_key)
+        return -1;
+    if (s_copy_setting(next.ca_file, sizeof next.ca_file, tls->ca_file) ||
+        s_copy_setting(next.ca_dir, sizeof next.ca_dir, tls->ca_dir) ||
+        s_copy_setting(next.cert_file, sizeof next.cert_file, tls->cert_file) ||
+        s_copy_setting(next.key_file, sizeof next.key_file, tls->key_file) ||
+        s_copy_setting(next.server_name, sizeof next.server_name, tls->server_name))
+        return -1;
+    pthread_mutex_lock(&s_tls.lock);
+    s_tls.files = next;
+    pthread_mutex_unlock(&s_tls.lock);
+    return 0;
+}
+
+/* 1 when a client certificate is set (redis.tls_cert_file). */
+static int s_tls_has_client_cert(void)
+{
+    pthread_mutex_lock(&s_tls.lock);
+    int set = s_tls.files.cert_file[0] != '\0';
+    pthread_mutex_unlock(&s_tls.lock);
+    return set;
+}
+
+#ifdef LYC_REDIS_HAVE_TLS
+
+int lyc_redis_tls_available(void)
+{
+    return 1;
+}
+
+/* A copy of the settings, taken under their lock, for one connect. */
+static void s_tls_snapshot(s_tls_files_t *out)
+{
+    pthread_mutex_lock(&s_tls.lock);
+    *out = s_tls.files;
+    pthread_mutex_unlock(&s_tls.lock);
+}
+
+/* Forgets this thread's OpenSSL errors (libcurl shares the queue), so that
+ * the next failure reads its own. */
+static void s_tls_clear_errors(void)
+{
+    ERR_clear_error();
+}
+
+/* The oldest OpenSSL error of this thread's queue as text, and clears the
+ * queue; "unknown error" when it is empty. */
+static const char *s_ssl_reason(char *buf, size_t cap)
+{
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0)
+        return "unknown error";
+    const char *reason = ERR_reason_error_string(e);
+    if (reason)
+        snprintf(buf, cap, "%s", reason);
+    else
+        ERR_error_string_n(e, buf, cap);
+    return buf;
+}
+
+/* The reason OpenSSL gives for the last failed read or write (an alert from
+ * the server, e.g. "tlsv13 alert certificate required"), or NULL if none. */
+static const char *s_tls_error(char *buf, size_t cap)
+{
+    return ERR_peek_error() ? s_ssl_reason(buf, cap) : NULL;
+}
+
+/* 0 when the file the setting names can be read, else -1 with the reason. */
+static int s_tls_readable(const char *key, const char *path, char *err, size_t errcap)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    snprintf(err, errcap, "TLS: %s '%s': %s", key, path, strerror(errno));
+    return -1;
+}
+
+/* Loads the trusted CAs: ca_file and/or ca_dir, else the system's store. */
+static int s_tls_load_cas(SSL_CTX *ctx, const s_tls_files_t *t, char *err, size_t errcap)
+{
+    char why[256];
+    const char *file = *t->ca_file ? t->ca_file : NULL;
+    const char *dir = *t->ca_dir ? t->ca_dir : NULL;
+    if (!file && !dir) {
+        if (SSL_CTX_set_default_verify_paths(ctx) == 1)
+            return 0;
+        snprintf(err, errcap, "TLS: cannot load the system's CA store: %s",
+                 s_ssl_reason(why, sizeof why));
+        return -1;
+    }
+    if ((file && s_tls_readable("redis.tls_ca_file", file, err, errcap)) ||
+        (dir && s_tls_readable("redis.tls_ca_dir", dir, err, errcap)))
+        return -1;
+    if (SSL_CTX_load_verify_locations(ctx, file, dir) == 1)
+        return 0;
+    snprintf(err, errcap, "TLS: no CA certificate loaded from %s '%s': %s",
+             file ? "redis.tls_ca_file" : "redis.tls_ca_dir", file ? file : dir,
+             s_ssl_reason(why, sizeof why));
+    return -1;
+}
+
+/* Loads the client certificate and its key (mutual TLS), when set. */
+static int s_tls_load_client(SSL_CTX *ctx, const s_tls_files_t *t, char *err, size_t errcap)
+{
+    char why[256];
+    if (!*t->cert_file)
+        return 0;
+    if (s_tls_readable("redis.tls_cert_file", t->cert_file, err, errcap) ||
+        s_tls_readable("redis.tls_key_file", t->key_file, err, errcap))
+        return -1;
+    if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1) {
+        snprintf(err, errcap, "TLS: redis.tls_cert_file '%s': %s", t->cert_file,
+                 s_ssl_reason(why, sizeof why));
+        return -1;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errcap, "TLS: redis.tls_key_file '%s': %s", t->key_file,
+                 s_ssl_reason(why, sizeof why));
+        return -1;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errcap, "TLS: redis.tls_key_file '%s' is not the key of '%s': %s",
+                 t->key_file, t->cert_file, s_ssl_reason(why, sizeof why));
+        return -1;
+    }
+    return 0;
+}
+
+/* A client context from the files: TLS 1.2 or later, the server's
+ * certificate always verified. An end of stream without close_notify reads
+ * as a closed connection (REDIS_ERR_EOF), which the reconnect rule needs:
+ * a restarting server often just closes; RESP replies carry their lengths, so
+ * a cut reply is still noticed. NULL with the reason in err. */
+static SSL_CTX *s_tls_context(const s_tls_files_t *t, char *err, size_t errcap)
+{
+    char why[256];
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        snprintf(err, errcap, "TLS: cannot create a context: %s", s_ssl_reason(why, sizeof why));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (s_tls_load_cas(ctx, t, err, errcap) || s_tls_load_client(ctx, t, err, errcap)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Makes the handshake check that the certificate names `name`: an IP
+ * address must be in its IP SANs, a host name match a DNS SAN (or the CN),
+ * and a host name is also sent as SNI (an IP address never is, RFC 6066). */
+static int s_tls_expect_name(SSL *ssl, const char *name)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1)
+        return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1 ? 0 : -1;
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set1_host(ssl, name) != 1 || SSL_set_tlsext_host_name(ssl, name) != 1)
+        return -1;
+    return 0;
+}
+
+/* What to change when the server's certificate is refused for verify code v. */
+static const char *s_tls_verify_hint(long v)
+{
+    switch (v) {
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return " (not signed by a CA trusted here: redis.tls_ca_file or redis.tls_ca_dir, "
+               "else the system's)";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return " (connect by a name it holds, or set redis.tls_server_name)";
+    default:
+        return "";
+    }
+}
+
+/* The TLS handshake on the fresh connection ctx to host: on success hiredis
+ * owns the SSL object and every later read and write is encrypted. The
+ * socket's time-outs bound the handshake. Returns 0, or -1 with the reason
+ * in err (a certificate refused says why, e.g. "hostname mismatch"). */
+static int s_tls_start(redisContext *ctx, const char *host, long timeout_ms, char *err,
+                       size_t errcap)
+{
+    SSL *ssl = NULL;
+    int rc = -1;
+    s_tls_files_t *t = malloc(sizeof *t); /* 16 kB: kept off small thread stacks */
+    if (!t) {
+        snprintf(err, errcap, "TLS: out of memory");
+        return -1;
+    }
+    s_tls_snapshot(t);
+    const char *name = *t->server_name ? t->server_name : host;
+    SSL_CTX *ssl_ctx = s_tls_context(t, err, errcap);
+    if (!ssl_ctx)
+        goto out_free_files;
+    ssl = SSL_new(ssl_ctx);
+    SSL_CTX_free(ssl_ctx); /* the SSL object holds its own reference */
+    if (!ssl) {
+        snprintf(err, errcap, "TLS: cannot create a connection: out of memory");
+        goto out_free_files;
+    }
+    if (s_tls_expect_name(ssl, name)) {
+        snprintf(err, errcap, "TLS: cannot check the server's name '%s'", name);
+        goto out_free_ssl;
+    }
+    ERR_clear_error();
+    int ok = redisInitiateSSL(ctx, ssl) == REDIS_OK;
+    int saved_errno = errno;
+    if (ok) {
+        rc = 0;
+        ERR_clear_error();
+        goto out_free_files; /* hiredis frees the SSL object with the context */
+    }
+    long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK)
+        snprintf(err, errcap, "TLS handshake: the server's certificate is refused for '%s': %s%s",
+                 name, X509_verify_cert_error_string(verify), s_tls_verify_hint(verify));
+    else if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
+        snprintf(err, errcap, "TLS handshake: no answer within %ld ms (is it a TLS port?)",
+                 timeout_ms);
+    else
+        snprintf(err, errcap, "TLS handshake: %s", ctx->errstr);
+    ERR_clear_error();
+
+out_free_ssl:
+    SSL_free(ssl);
+out_free_files:
+    free(t);
+    return rc;
+}
+
+#else /* no hiredis_ssl: lyc_redis_url_parse refuses rediss://, so no TLS connect is tried */
+
+int lyc_redis_tls_available(void)
+{
+    return 0;
+}
+
+static int s_tls_start(redisContext *ctx, const char *host, long timeout_ms, char *err,
+                       size_t errcap)
+{
+    snprintf(err, errcap, "TLS: this build has no TLS (hiredis 0.14)");
+    return -1;
+}
+
+static void s_tls_clear_errors(void)
+{
+}
+
+static const char *s_tls_error(char *buf, size_t cap)
+{
+    return NULL;
+}
+
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* Connection                                                                */
 
 /* Length of argument i, at most max bytes, for log lines. */
@@ -268,15 +593,27 @@ static void s_describe(const lyc_redis_cmd_t *cmd, char *buf, size_t size)
         snprintf(buf, size, "%.*s", s_arg_len(cmd, 0, 32), cmd->argv[0]);
 }
 
+static long s_timeout_ms(const lyc_redis_t *self)
+{
+    return (long) (self->timeout.tv_sec * 1000 + self->timeout.tv_usec / 1000);
+}
+
 /* Why the context failed, into self->error: a read that timed out says so
- * (hiredis would say "Resource temporarily unavailable"). saved_errno is
- * errno right after the failing call. */
+ * (hiredis would say "Resource temporarily unavailable"), and a TLS failure
+ * gives OpenSSL's reason (hiredis would give errno's). saved_errno is errno
+ * right after the failing call. */
 static void s_set_io_error(lyc_redis_t *self, const char *what, int saved_errno)
 {
-    long ms = (long) (self->timeout.tv_sec * 1000 + self->timeout.tv_usec / 1000);
-    if (self->ctx->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
+    long ms = s_timeout_ms(self);
+    char why[256];
+    int io = self->ctx->err == REDIS_ERR_IO;
+    int broken = io || self->ctx->err == REDIS_ERR_EOF; /* an alert can read as an end */
+    const char *tls = self->url.tls && broken ? s_tls_error(why, sizeof why) : NULL;
+    if (io && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
         snprintf(self->error, sizeof self->error, "%s%sno reply within %ld ms", what,
                  *what ? ": " : "", ms);
+    else if (tls)
+        snprintf(self->error, sizeof self->error, "%s%sTLS: %s", what, *what ? ": " : "", tls);
     else
         snprintf(self->error, sizeof self->error, "%s%s%s", what, *what ? ": " : "",
                  self->ctx->errstr);
@@ -342,7 +679,29 @@ static int s_handshake(lyc_redis_t *self)
     return s_handshake_step(self, "PING", 1, ping);
 }
 
-/* Opens self->ctx: connect, time-outs, keep-alive, AUTH, SELECT, PING.
+/* The server closed the new connection during AUTH/SELECT/PING: adds the
+ * likely cause to self->error. A TLS port closes on plain text; a server that
+ * demands client certificates closes after the handshake, and its alert is
+ * often lost in the reset (TLS 1.3 checks the client after the client is
+ * done). saved_errno is errno right after the failure. */
+static void s_explain_closed(lyc_redis_t *self, int saved_errno)
+{
+    int err = self->ctx->err;
+    if (err != REDIS_ERR_EOF && !(err == REDIS_ERR_IO && saved_errno == ECONNRESET))
+        return;
+    const char *hint = NULL;
+    if (!self->url.tls)
+        hint = " (a TLS port? use rediss://)";
+    else if (!s_tls_has_client_cert())
+        hint = " (does the server demand a client certificate? set redis.tls_cert_file and "
+               "redis.tls_key_file)";
+    size_t used = strlen(self->error);
+    if (hint)
+        snprintf(self->error + used, sizeof self->error - used, "%s", hint);
+}
+
+/* Opens self->ctx: connect, time-outs, keep-alive, TLS for rediss://, AUTH,
+ * SELECT, PING.
  * Returns 0, or -1 with the reason in self->error and no context. */
 static int s_connect(lyc_redis_t *self)
 {
@@ -363,8 +722,13 @@ static int s_connect(lyc_redis_t *self)
         snprintf(self->error, sizeof self->error, "keep-alive: %s", self->ctx->errstr);
         goto out_disconnect;
     }
-    if (s_handshake(self))
+    if (self->url.tls &&
+        s_tls_start(self->ctx, self->url.host, s_timeout_ms(self), self->error, sizeof self->error))
         goto out_disconnect;
+    if (s_handshake(self)) {
+        s_explain_closed(self, errno);
+        goto out_disconnect;
+    }
     return 0;
 
 out_disconnect:
@@ -413,6 +777,8 @@ static int s_round_trip(lyc_redis_t *self, size_t count, const lyc_redis_cmd_t *
                         redisReply **replies, int *retry)
 {
     *retry = 0;
+    if (self->url.tls)
+        s_tls_clear_errors();
     for (size_t i = 0; i < count; i++) {
         if (redisAppendCommandArgv(self->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
             REDIS_OK)

@@ -2,16 +2,22 @@
  * redis.h - one blocking connection to one Redis server, for one thread.
  *
  * A thin layer over hiredis that every Lyceum module talking to Redis shares:
- * it parses a redis:// URL, connects with a time-out, authenticates and
- * selects the database, sets a time-out on every command, and replaces a
- * broken connection once before it gives up. Every failure is logged with its
- * reason, so callers only check for NULL / -1.
+ * it parses a redis:// or rediss:// URL, connects with a time-out, makes the
+ * TLS handshake for rediss://, authenticates and selects the database, sets a
+ * time-out on every command, and replaces a broken connection once before it
+ * gives up. Every failure is logged with its reason, so callers only check
+ * for NULL / -1.
+ *
+ * TLS needs hiredis 1.x with hiredis_ssl: the build links it when configured
+ * with LYCEUM_HIREDIS_ROOT (deploy/local/redis8.sh --hiredis). A build on
+ * Debian 12's hiredis 0.14 refuses rediss:// and says how to get TLS.
  *
  * A lyc_redis_t is never shared between threads: give each thread its own.
  *
  * The process should ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), as every
- * networked Lyceum service does: hiredis writes with write(2), and a write to
- * a connection the server has reset would otherwise kill the process.
+ * networked Lyceum service does: hiredis writes with write(2) (or SSL_write),
+ * and a write to a connection the server has reset would otherwise kill the
+ * process.
  */
 #ifndef LYCEUM_REDIS_H
 #define LYCEUM_REDIS_H
@@ -22,9 +28,10 @@
 
 #include <stddef.h>
 
-/* The parts of a redis:// URL. Strings are owned by the struct: release them
- * with lyc_redis_url_clear(). */
+/* The parts of a redis:// or rediss:// URL. Strings are owned by the struct:
+ * release them with lyc_redis_url_clear(). */
 typedef struct {
+    int tls;        /* 1 for rediss:// (TLS), 0 for redis:// */
     char *host;     /* host name, IPv4 or IPv6 address (without brackets) */
     int port;       /* 6379 when the URL names none */
     char *username; /* NULL unless the URL has "user:password@" (Redis 6 ACL) */
@@ -33,13 +40,12 @@ typedef struct {
 } lyc_redis_url_t;
 
 /* Parses "redis://[[user]:password@]host[:port][/db]" into *url (host may be
- * "[v6addr]"). Returns 0, or -1 with the reason in errstr (errstr_size bytes,
- * always NUL-terminated) and *url left empty. Nothing is logged.
+ * "[v6addr]"); "rediss://" with the same grammar means TLS. Returns 0, or -1
+ * with the reason in errstr (errstr_size bytes, always NUL-terminated) and
+ * *url left empty. Nothing is logged.
  *
- * rediss:// (TLS) is refused with a reason that says why: Debian 12's
- * hiredis 0.14 has no TLS (hiredis_ssl came with hiredis 1.0). A Redis that
- * wants TLS is reached through a local tunnel (stunnel, spiped) whose plain
- * end redis.url names. */
+ * In a build without TLS (lyc_redis_tls_available() is 0) rediss:// is
+ * refused with a reason that says how to build with TLS. */
 int lyc_redis_url_parse(const char *text, lyc_redis_url_t *url, char *errstr, size_t errstr_size);
 
 /* Frees the strings of a parsed URL and zeroes it; accepts an empty one. */
@@ -63,11 +69,37 @@ typedef struct lyc_redis_t lyc_redis_t;
  * connect start. Copies the names. Returns 0, or -1 when a name is too long. */
 int lyc_redis_set_password_source(const lyc_secret_source_t *src);
 
+/* Where rediss:// connections take their certificates from: the cluster
+ * file's redis.tls_* keys. Paths of PEM files; NULL or "" for none. */
+typedef struct {
+    const char *ca_file;     /* CAs to trust; with ca_dir unset too: the system's store */
+    const char *ca_dir;      /* directory of CA certificates (openssl rehash layout) */
+    const char *cert_file;   /* client certificate (chain), for mutual TLS */
+    const char *key_file;    /* its private key: only ever from a file */
+    const char *server_name; /* name sent (SNI) and checked against the server's
+                                certificate; NULL or "": the URL's host */
+} lyc_redis_tls_t;
+
+/* 1 when this build speaks rediss:// (linked with hiredis_ssl), else 0. */
+int lyc_redis_tls_available(void);
+
+/* Sets the certificates of every rediss:// connection this process makes.
+ * The files are read at each connect (so a renewed certificate is picked up
+ * by the next reconnect); the server's certificate is always verified,
+ * chain and name. NULL clears them (the system's CA store, the URL's host).
+ * lyc_settings_load calls it; call it before the threads that connect start.
+ * Copies the paths. Returns 0, or -1 when a path is too long or only one of
+ * cert_file and key_file is set. */
+int lyc_redis_set_tls(const lyc_redis_tls_t *tls);
+
 /* Connects to the server the URL names, waiting at most timeout_ms (> 0) to
- * connect and, later, for each command's reply; authenticates, selects the
- * database and checks the server answers PING. Returns NULL (and logs why) on
- * a bad URL or when the server cannot be reached, refuses the password or the
- * database, or does not answer in time. */
+ * connect and, later, for the TLS handshake and each command's reply; for
+ * rediss:// makes the TLS handshake (lyc_redis_set_tls); authenticates,
+ * selects the database and checks the server answers PING. Returns NULL (and
+ * logs why) on a bad URL or when the server cannot be reached, fails the TLS
+ * handshake (a certificate that does not verify or does not name the server,
+ * CA or client files that cannot be read, a plain port), refuses the
+ * password or the database, or does not answer in time. */
 lyc_redis_t *lyc_redis_new(const char *url, int timeout_ms);
 
 /* Closes the connection and frees the object; accepts NULL, nulls *self_p. */
@@ -79,9 +111,10 @@ void lyc_redis_destroy(lyc_redis_t **self_p);
  * error text is then in lyc_redis_error().
  *
  * A connection the server has closed (restart, idle time-out, CLIENT KILL) is
- * replaced before the command is sent; when the server closes it while the
- * command is in flight, the command is sent once more on a new connection.
- * A command whose reply times out is never repeated. */
+ * replaced before the command is sent (a new connection: for rediss://, a new
+ * TLS handshake); when the server closes it while the command is in flight,
+ * the command is sent once more on a new connection. A command whose reply
+ * times out is never repeated. */
 redisReply *lyc_redis_command(lyc_redis_t *self, int argc, const char **argv,
                               const size_t *argvlen);
 

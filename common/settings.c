@@ -25,6 +25,16 @@ const lyc_cfg_field_t lyc_settings_table[] = {
      "environment variable holding the Redis password (used instead of the URL's)"},
     {"redis.password_file", LYC_CFG_STR, S_OFF(redis_password_file), "", 0, 0, NULL,
      "file holding the Redis password (used instead of the URL's)"},
+    {"redis.tls_ca_file", LYC_CFG_STR, S_OFF(redis_tls_ca_file), "", 0, 0, NULL,
+     "rediss://: PEM file of the CAs to trust (with tls_ca_dir also empty: the system's)"},
+    {"redis.tls_ca_dir", LYC_CFG_STR, S_OFF(redis_tls_ca_dir), "", 0, 0, NULL,
+     "rediss://: directory of CA certificates (openssl rehash layout)"},
+    {"redis.tls_cert_file", LYC_CFG_STR, S_OFF(redis_tls_cert_file), "", 0, 0, NULL,
+     "rediss://: PEM client certificate, for servers that demand one (mutual TLS)"},
+    {"redis.tls_key_file", LYC_CFG_STR, S_OFF(redis_tls_key_file), "", 0, 0, NULL,
+     "rediss://: file holding the client certificate's PEM private key"},
+    {"redis.tls_server_name", LYC_CFG_STR, S_OFF(redis_tls_server_name), "", 0, 0, NULL,
+     "rediss://: name sent (SNI) and checked in the server's certificate; empty: the URL's host"},
     {"redis.prefix", LYC_CFG_STR, S_OFF(redis_prefix), "lyc", 0, 0, NULL,
      "prefix of every key Lyceum writes"},
     {"redis.timeout_ms", LYC_CFG_INT, S_OFF(redis_timeout_ms), "2000", 10, 60000, NULL,
@@ -102,8 +112,44 @@ static const char *const s_kafka_secrets[] = {"sasl.password", "ssl.key.password
                                               "ssl.keystore.password", "ssl.key.pem",
                                               "sasl.oauthbearer.client.secret"};
 
-/* The Redis URL parses, and the password source is sound; then it becomes
- * the process's (read at each connect, redis.h). */
+/* The redis.tls_* settings go with a rediss:// URL, the client certificate
+ * with its key, and the key stays in its file; then they become the
+ * process's (read at each connect, redis.h). */
+static int s_check_redis_tls(const lyc_settings_t *s, int url_tls, char *err, size_t errcap)
+{
+    const char *ca_file = s->redis_tls_ca_file ? s->redis_tls_ca_file : "";
+    const char *ca_dir = s->redis_tls_ca_dir ? s->redis_tls_ca_dir : "";
+    const char *cert = s->redis_tls_cert_file ? s->redis_tls_cert_file : "";
+    const char *key = s->redis_tls_key_file ? s->redis_tls_key_file : "";
+    const char *name = s->redis_tls_server_name ? s->redis_tls_server_name : "";
+    if (!url_tls && (*ca_file || *ca_dir || *cert || *key || *name)) {
+        snprintf(err, errcap,
+                 "key 'redis.url': redis.tls_* are set but the URL is redis:// (plain): "
+                 "use rediss:// so that the connection is encrypted");
+        return -1;
+    }
+    if (!*cert != !*key) {
+        snprintf(err, errcap,
+                 "redis.tls_cert_file and redis.tls_key_file go together (mutual TLS): "
+                 "set both or neither");
+        return -1;
+    }
+    if (strstr(key, "-----BEGIN")) {
+        snprintf(err, errcap,
+                 "key 'redis.tls_key_file': names a file; the key itself stays out of the "
+                 "cluster file");
+        return -1;
+    }
+    lyc_redis_tls_t tls = {ca_file, ca_dir, cert, key, name};
+    if (lyc_redis_set_tls(&tls) != 0) {
+        snprintf(err, errcap, "redis.tls_*: path or server name too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* The Redis URL parses, the password source is sound, and so are the TLS
+ * settings; then they become the process's (read at each connect, redis.h). */
 static int s_check_redis(const lyc_settings_t *s, char *err, size_t errcap)
 {
     char why[256];
@@ -112,6 +158,7 @@ static int s_check_redis(const lyc_settings_t *s, char *err, size_t errcap)
         snprintf(err, errcap, "key 'redis.url': %s", why);
         return -1;
     }
+    int url_tls = url.tls;
     lyc_redis_url_clear(&url);
     lyc_secret_source_t src = {"redis.password_env", s->redis_password_env, "redis.password_file",
                                s->redis_password_file};
@@ -121,7 +168,7 @@ static int s_check_redis(const lyc_settings_t *s, char *err, size_t errcap)
         snprintf(err, errcap, "redis.password_env/_file: name too long");
         return -1;
     }
-    return 0;
+    return s_check_redis_tls(s, url_tls, err, errcap);
 }
 
 /* One kafka.settings item: no secret, and librdkafka accepts it. */

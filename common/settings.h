@@ -4,7 +4,8 @@
  * A cluster is described by one YAML file that every process reads (the same
  * file serves `lyceum up`, docker-compose and Kubernetes):
  *
- *   redis:      {url, prefix, timeout_ms, password_env, password_file}
+ *   redis:      {url, prefix, timeout_ms, password_env, password_file,
+ *                tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file, tls_server_name}
  *   kafka:      {brokers, spool_dir, spool_max_mb, message_timeout_ms, topics: {...},
  *                settings: ["key=value", ...], sasl_password_env, sasl_password_file}
  *   embedding:  {backend: builtin|http, dim, url, model, api_key_env}
@@ -21,7 +22,8 @@
  *
  * Secrets never sit in the file: passwords come from an environment variable
  * or a file the file names (redis.password_env/_file, kafka.sasl_password_env
- * /_file, see secret.h), the bus keys from certificate files (bus_security.h).
+ * /_file, see secret.h), the bus keys from certificate files (bus_security.h),
+ * the Redis TLS client key from redis.tls_key_file.
  * kafka.settings is a list passed to every producer and consumer (TLS, SASL);
  * it has no environment override.
  */
@@ -59,6 +61,11 @@ typedef struct {
     /* Security: where secrets are kept, never the secrets (secret.h, bus_security.h). */
     char *redis_password_env;       /* variable holding the password (instead of the URL's) */
     char *redis_password_file;      /* file holding the password (instead of the URL's) */
+    char *redis_tls_ca_file;        /* rediss://: CAs to trust (PEM) */
+    char *redis_tls_ca_dir;         /* rediss://: directory of CA certificates */
+    char *redis_tls_cert_file;      /* rediss://: client certificate (mutual TLS) */
+    char *redis_tls_key_file;       /* rediss://: file holding its private key */
+    char *redis_tls_server_name;    /* rediss://: name expected in the certificate (SNI) */
     char *kafka_sasl_password_env;  /* variable holding sasl.password */
     char *kafka_sasl_password_file; /* file holding sasl.password */
     char **kafka_settings;          /* kafka.settings, extra librdkafka "key=value" (a list, so
@@ -81,9 +88,12 @@ extern const lyc_cfg_field_t lyc_settings_table[];
  * process's Redis connections take their password (lyc_redis_set_password_source).
  *
  * Validates what it can without reading a secret: redis.url parses (rediss://
- * is refused: no TLS in this hiredis), kafka.settings is a list of settings
- * librdkafka accepts and holds no password, at most one source per secret.
- * Secrets and certificates are read where they are used. */
+ * is refused by a build without TLS, see redis.h), redis.tls_* go with a
+ * rediss:// URL and the client certificate with its key, kafka.settings is a
+ * list of settings librdkafka accepts and holds no password, at most one
+ * source per secret. Secrets and certificates are read where they are used.
+ * Also sets where this process's Redis connections take their TLS files
+ * (lyc_redis_set_tls). */
 lyc_confdoc_t *lyc_settings_load(const char *path, const char *env_prefix, lyc_settings_t *settings,
                                  char *err, size_t errcap);
 

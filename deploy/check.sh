@@ -12,7 +12,8 @@
 #      sources (cluster files, topic list);
 #   5. when a build tree is there ($LYCEUM_BUILD_DIR, else build/), every
 #      shared library the binaries link comes from a package of the
-#      Dockerfile's runtime stage.
+#      Dockerfile's runtime stage (a tree configured without
+#      LYCEUM_HIREDIS_ROOT is not the image's build: skipped, with a note).
 #
 #   bash deploy/check.sh                  run every check (what CI runs)
 #   bash deploy/check.sh render OVERLAY   print the rendered manifests of
@@ -193,6 +194,12 @@ check_runtime_libraries() {
   done
   if [[ ${#bins[@]} -eq 0 ]]; then
     log "skipped: runtime libraries (no binaries under $build/services; build first)"
+    return 0
+  fi
+  # The image links the TLS-capable hiredis statically (LYCEUM_HIREDIS_ROOT);
+  # a build on Debian's hiredis 0.14 links other libraries than it ships.
+  if ! grep -qE '^LYCEUM_HIREDIS_ROOT:[A-Z]+=.+' "$build/CMakeCache.txt" 2>/dev/null; then
+    log "skipped: runtime libraries ($build was configured without LYCEUM_HIREDIS_ROOT, unlike the image; see deploy/local/redis8.sh --hiredis)"
     return 0
   fi
   wanted="$(runtime_packages)"

@@ -22,6 +22,11 @@ fi
 
 bash "$root/deploy/local/deps.sh"
 
+# Redis over TLS (rediss://) needs hiredis 1.x: the one built from the Redis
+# source with the server (deploy/local/redis8.sh, cached after the first run).
+hiredis_root="$(bash "$root/deploy/local/redis8.sh" --hiredis)"
+cmake_flags+=(-DLYCEUM_HIREDIS_ROOT="$hiredis_root")
+
 echo "== build ($build_dir)"
 cmake -S "$root" -B "$build_dir" -G Ninja "${cmake_flags[@]}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"

@@ -50,6 +50,11 @@ const char *lyc_test_kafka_brokers(void)
     return s_required_env("LYCEUM_KAFKA_BROKERS");
 }
 
+const char *lyc_test_redis_bin_dir(void)
+{
+    return s_required_env("LYCEUM_REDIS_BIN_DIR");
+}
+
 const char *lyc_test_source_path(char *buf, size_t cap, const char *relative)
 {
     const char *root = getenv("LYCEUM_SOURCE_DIR");

@@ -17,6 +17,11 @@ const char *lyc_test_redis_url(void);
 /* Kafka bootstrap servers from LYCEUM_KAFKA_BROKERS; aborts likewise when unset. */
 const char *lyc_test_kafka_brokers(void);
 
+/* Directory holding the redis-server and redis-cli that deploy/local/servers.sh
+ * runs (Redis 8 with TLS, deploy/local/redis8.sh), from LYCEUM_REDIS_BIN_DIR,
+ * for tests that start a server of their own; aborts likewise when unset. */
+const char *lyc_test_redis_bin_dir(void);
+
 /* Path under the source tree (LYCEUM_SOURCE_DIR), into buf; returns buf. */
 const char *lyc_test_source_path(char *buf, size_t cap, const char *relative);
 

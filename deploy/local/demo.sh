@@ -25,8 +25,12 @@ for dir in "$ROOT"/services/*/; do
   [[ "$name" != cli && -f "$dir/CMakeLists.txt" ]] && targets+=("lyceum-$name")
 done
 
+# hiredis 1.x with TLS (rediss://), built from the Redis source with the server.
+log "checking Redis 8 and hiredis (deploy/local/redis8.sh)"
+hiredis_root="$(bash "$ROOT/deploy/local/redis8.sh" --hiredis)"
+
 log "building ${targets[*]} in $BUILD_DIR"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja >/dev/null
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DLYCEUM_HIREDIS_ROOT="$hiredis_root" >/dev/null
 cmake --build "$BUILD_DIR" --target "${targets[@]}"
 
 export LYCEUM_SOURCE_DIR="$ROOT"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian packages Lyceum needs to build and test, if any
 # is missing. A ready machine does nothing (no apt-get update, no network).
-# Java and Maven are skipped when `java` / `mvn` already work.
+# Java and Maven are skipped when `java` / `mvn` already work. libhiredis-dev
+# (0.14, no TLS) serves builds without LYCEUM_HIREDIS_ROOT; libssl-dev links the
+# TLS-capable hiredis that deploy/local/redis8.sh builds, openssl makes the
+# certificates of the Redis TLS test.
 set -euo pipefail
 
 readonly PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
-  protobuf-c-compiler librdkafka-dev libhiredis-dev check libcurl4-openssl-dev libmicrohttpd-dev
-  libcjson-dev libyaml-dev libcsv-dev libxxhash-dev libsodium-dev clang clang-format libclang-rt-14-dev
-  default-jre-headless maven docker-compose chromium fonts-dejavu-core"
+  protobuf-c-compiler librdkafka-dev libhiredis-dev libssl-dev openssl check libcurl4-openssl-dev
+  libmicrohttpd-dev libcjson-dev libyaml-dev libcsv-dev libxxhash-dev libsodium-dev clang
+  clang-format libclang-rt-14-dev default-jre-headless maven docker-compose chromium fonts-dejavu-core"
 
 # Packages that may be replaced by a command that works already.
 declare -A COMMAND_FOR=([default-jre-headless]=java [maven]=mvn)

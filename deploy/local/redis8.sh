@@ -1,40 +1,37 @@
 #!/usr/bin/env bash
-# redis8.sh - make sure a Redis >= 8.0 server (with the built-in vector sets,
-# VADD/VSIM) is available, and print the directory holding redis-server and
-# redis-cli on stdout (progress goes to stderr).
+# redis8.sh - make sure Redis 8 (with the built-in vector sets, VADD/VSIM, and
+# TLS) and the TLS-capable hiredis from the same source tree are built, and
+# print where they are on stdout (progress goes to stderr).
 #
-# Order: a redis-server >= 8.0 on PATH; else the cache
-# ${LYCEUM_CACHE:-/var/cache/lyceum}/redis-8.0.2/bin; else build it there from
-# Debian's upstream source (redis_8.0.2.orig.tar.gz from trixie, fetched with a
-# private apt configuration that leaves the system's apt sources alone).
+# Both come from one build of Debian's upstream source (redis_8.0.2.orig.tar.gz
+# from trixie, fetched with a private apt configuration that leaves the
+# system's apt sources alone), made once with BUILD_TLS=yes into the cache
+# ${LYCEUM_CACHE:-/var/cache/lyceum}/redis-8.0.2-tls:
 #
-# Usage: deploy/local/redis8.sh            -> prints e.g. /var/cache/lyceum/redis-8.0.2/bin
+#   bin/       redis-server, redis-cli (what deploy/local/servers.sh and the
+#              tests run; the TLS test starts its own server from here)
+#   hiredis/   the hiredis 1.x of the Redis source (deps/hiredis): static
+#              lib/libhiredis.a and lib/libhiredis_ssl.a, headers under
+#              include/hiredis/. Lyceum links it when the build is configured
+#              with LYCEUM_HIREDIS_ROOT set to this directory (rediss://);
+#              Debian 12's libhiredis-dev is 0.14, without TLS.
+#
+# A redis-server on PATH is not used: it may lack TLS, and the hiredis has to
+# be built from the source anyway. The cache key ends in -tls so that the
+# older TLS-less cache (redis-8.0.2) is never taken for this one.
+#
+# Usage: deploy/local/redis8.sh            -> prints e.g. /var/cache/lyceum/redis-8.0.2-tls/bin
+#        deploy/local/redis8.sh --hiredis  -> prints e.g. /var/cache/lyceum/redis-8.0.2-tls/hiredis
 set -euo pipefail
 
 readonly REDIS_VERSION="8.0.2"
 readonly REDIS_SUITE="trixie"
 readonly CACHE_ROOT="${LYCEUM_CACHE:-/var/cache/lyceum}"
-readonly DEST="${CACHE_ROOT}/redis-${REDIS_VERSION}"
-readonly BUILD_PACKAGES="build-essential pkg-config"
+readonly DEST="${CACHE_ROOT}/redis-${REDIS_VERSION}-tls"
+readonly BUILD_PACKAGES="build-essential pkg-config libssl-dev"
 
 log() { echo "[redis8] $*" >&2; }
 die() { echo "[redis8] ERROR: $*" >&2; exit 1; }
-
-# Major version of a redis-server binary ("Redis server v=8.0.2 ..." -> 8).
-server_major() {
-  "$1" --version 2>/dev/null | sed -n 's/.* v=\([0-9]*\)\..*/\1/p'
-}
-
-# Prints the bin dir of a redis-server >= 8 on PATH that has a redis-cli next to
-# it (or on PATH); returns 1 if there is none.
-path_redis_dir() {
-  local bin major
-  bin="$(command -v redis-server 2>/dev/null)" || return 1
-  major="$(server_major "$bin")"
-  [[ -n "$major" && "$major" -ge 8 ]] || return 1
-  [[ -x "$(dirname "$bin")/redis-cli" ]] || return 1
-  dirname "$bin"
-}
 
 # First Debian archive URI the system's apt uses (not the security one), so the
 # private configuration talks to the same mirror.
@@ -85,27 +82,63 @@ download_source() {
     || die "redis_${REDIS_VERSION}.orig.tar.gz not downloaded (got: $(ls "$work/src"))"
 }
 
+# Builds the source's deps/hiredis again, on its own, into $2/hiredis: static
+# libraries with TLS, position-independent (hiredis always adds -fPIC) and
+# without the link-time optimisation Redis may use for its own objects, so
+# that gcc and clang (the fuzz build) both link them.
+build_hiredis() {
+  local src="$1" stage="$2" hi="$1/deps/hiredis" version h
+  log "building hiredis (deps/hiredis, USE_SSL=1, static)"
+  make -C "$hi" clean >>"$work_log" 2>&1 || true
+  make -C "$hi" -j2 static USE_SSL=1 OPTIMIZATION=-O2 >>"$work_log" 2>&1 \
+    || { tail -n 30 "$work_log" >&2; die "hiredis build failed (log tail above)"; }
+  [[ -f "$hi/libhiredis.a" && -f "$hi/libhiredis_ssl.a" ]] \
+    || die "the hiredis build made no libhiredis.a / libhiredis_ssl.a"
+  mkdir -p "$stage/hiredis/lib" "$stage/hiredis/include/hiredis"
+  install -m 0644 "$hi/libhiredis.a" "$hi/libhiredis_ssl.a" "$stage/hiredis/lib/"
+  for h in hiredis.h hiredis_ssl.h async.h read.h sds.h alloc.h sockcompat.h; do
+    [[ -f "$hi/$h" ]] && install -m 0644 "$hi/$h" "$stage/hiredis/include/hiredis/"
+  done
+  version="$(awk '/#define HIREDIS_(MAJOR|MINOR|PATCH) /{v = v (v ? "." : "") $3} END {print v}' \
+    "$hi/hiredis.h")"
+  echo "hiredis ${version} from redis_${REDIS_VERSION} (deps/hiredis), USE_SSL=1" \
+    >"$stage/hiredis/VERSION"
+  log "hiredis ${version} built"
+}
+
 # Unpacks and builds the source in $1, installs into a staging dir, then moves
 # it into place atomically so a half-done build never looks like a cache hit.
 build_and_install() {
-  local work="$1" src stage
+  local work="$1" src stage work_log
+  work_log="$work/build.log"
   tar -xzf "$work/src/redis_${REDIS_VERSION}.orig.tar.gz" -C "$work/src"
   src="$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name 'redis*' | head -n1)"
   [[ -n "$src" && -f "$src/Makefile" ]] || die "no Makefile in the unpacked redis source"
-  log "building in $src (make -j2 BUILD_TLS=no, about 80 s on 2 cores)"
-  make -C "$src" -j2 BUILD_TLS=no >"$work/build.log" 2>&1 \
-    || { tail -n 40 "$work/build.log" >&2; die "redis build failed (log tail above)"; }
+  log "building in $src (make -j2 BUILD_TLS=yes, about 3 min on 2 cores)"
+  make -C "$src" -j2 BUILD_TLS=yes >"$work_log" 2>&1 \
+    || { tail -n 40 "$work_log" >&2; die "redis build failed (log tail above)"; }
   stage="${DEST}.tmp.$$"
   rm -rf "$stage"
-  make -C "$src" install PREFIX="$stage" >>"$work/build.log" 2>&1 \
-    || { tail -n 20 "$work/build.log" >&2; die "redis make install failed"; }
+  make -C "$src" install PREFIX="$stage" >>"$work_log" 2>&1 \
+    || { tail -n 20 "$work_log" >&2; die "redis make install failed"; }
+  build_hiredis "$src" "$stage"
   rm -rf "$DEST"
   mv "$stage" "$DEST"
 }
 
-# Starts the server in $1 on a private unix socket and checks VADD/VSIM work.
-verify_vector_sets() {
+# True when the cache holds a complete build.
+is_cached() {
+  [[ -x "$DEST/bin/redis-server" && -x "$DEST/bin/redis-cli" &&
+     -f "$DEST/hiredis/lib/libhiredis.a" && -f "$DEST/hiredis/lib/libhiredis_ssl.a" &&
+     -f "$DEST/hiredis/include/hiredis/hiredis_ssl.h" ]]
+}
+
+# Starts the server in $1 on a private unix socket and checks VADD/VSIM work,
+# and that the build has TLS (redis-cli lists its --tls options only then).
+verify_server() {
   local bin_dir="$1" tmp sock out
+  "$bin_dir/redis-cli" --help 2>&1 | grep -q -- '--tls' \
+    || die "$bin_dir/redis-cli was built without TLS (BUILD_TLS=yes expected)"
   tmp="$(mktemp -d)"
   sock="$tmp/redis.sock"
   "$bin_dir/redis-server" --port 0 --unixsocket "$sock" --save '' --appendonly no \
@@ -120,29 +153,35 @@ verify_vector_sets() {
 }
 
 main() {
-  local dir
-  if dir="$(path_redis_dir)"; then
-    log "using redis-server on PATH: $dir/redis-server ($("$dir/redis-server" --version | cut -d' ' -f3))"
-  elif [[ -x "$DEST/bin/redis-server" && -x "$DEST/bin/redis-cli" ]]; then
-    dir="$DEST/bin"
-    log "using cached $dir/redis-server"
+  local mode=server
+  case "${1:-}" in
+    "") ;;
+    --hiredis) mode=hiredis ;;
+    *) die "usage: redis8.sh [--hiredis]" ;;
+  esac
+  if is_cached; then
+    log "using cached $DEST"
   else
     mkdir -p "$CACHE_ROOT" || die "cannot create cache dir $CACHE_ROOT"
-    exec 9>"$CACHE_ROOT/.redis-${REDIS_VERSION}.lock"
+    exec 9>"$CACHE_ROOT/.redis-${REDIS_VERSION}-tls.lock"
     flock -w 900 9 || die "timed out waiting for another redis8.sh build (lock $CACHE_ROOT)"
-    if [[ ! -x "$DEST/bin/redis-server" ]]; then
+    if ! is_cached; then
       WORK="$(mktemp -d "${TMPDIR:-/tmp}/lyceum-redis-build.XXXXXX")"
       trap 'rm -rf "$WORK"' EXIT
       ensure_build_packages
       download_source "$WORK"
       build_and_install "$WORK"
-      log "installed Redis ${REDIS_VERSION} into $DEST/bin"
+      log "installed Redis ${REDIS_VERSION} (TLS) into $DEST/bin and hiredis into $DEST/hiredis"
+      verify_server "$DEST/bin"
     fi
-    dir="$DEST/bin"
   fi
-  verify_vector_sets "$dir"
-  log "VADD/VSIM ok with $dir/redis-server"
-  echo "$dir"
+  if [[ "$mode" == hiredis ]]; then
+    echo "$DEST/hiredis"
+    return 0
+  fi
+  verify_server "$DEST/bin"
+  log "VADD/VSIM and TLS ok with $DEST/bin/redis-server"
+  echo "$DEST/bin"
 }
 
 main "$@"

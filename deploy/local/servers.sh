@@ -8,6 +8,7 @@
 #   down         stop both and remove the temp data
 #   status       show what runs (exit 0 when both answer, 3 otherwise)
 #   env          print `export LYCEUM_REDIS_URL=...` / `export LYCEUM_KAFKA_BROKERS=...`
+#                and, once `up` ran, `export LYCEUM_REDIS_BIN_DIR=...` (its redis-server)
 #   stop-kafka   stop only the broker, keeping its data (simulates an outage)
 #   start-kafka  start the broker again on the same data and wait until it answers
 #
@@ -294,8 +295,12 @@ create_topics() {
 # ------------------------------------------------------------- commands ----
 
 print_env() {
+  local bin_dir="${REDIS_BIN_DIR:-$STATE_REDIS_BIN_DIR}"
   echo "export LYCEUM_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export LYCEUM_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  # The Redis build that runs (with TLS): tests that start a server of their own use it.
+  [[ -n "$bin_dir" ]] && echo "export LYCEUM_REDIS_BIN_DIR=$bin_dir"
+  return 0
 }
 
 # Refuses to change the port of a server that already runs.

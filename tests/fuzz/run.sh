@@ -34,11 +34,16 @@ targets=(
 )
 
 build_targets() {
+  local hiredis
+  # The same hiredis (1.x, with TLS) as every other build: deploy/local/redis8.sh.
+  hiredis="$(bash "$root/deploy/local/redis8.sh" --hiredis)"
   if [[ ! -f "$build/CMakeCache.txt" ]]; then
     # -Werror stays off here: clang warns about the `{NULL}` ends of some config
     # tables (-Wmissing-field-initializers) that gcc accepts; see docs/fuzzing.md.
     CC="${CC:-clang}" cmake -S "$root" -B "$build" -G Ninja -DLYCEUM_FUZZ=ON \
-      -DLYCEUM_TESTS=OFF -DLYCEUM_WERROR=OFF >/dev/null
+      -DLYCEUM_TESTS=OFF -DLYCEUM_WERROR=OFF -DLYCEUM_HIREDIS_ROOT="$hiredis" >/dev/null
+  else
+    cmake -S "$root" -B "$build" -DLYCEUM_HIREDIS_ROOT="$hiredis" >/dev/null
   fi
   cmake --build "$build" --target lyceum_fuzz fuzz_make_seeds -- -j "$(nproc)"
 }

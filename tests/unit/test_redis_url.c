@@ -1,6 +1,7 @@
 /*
- * test_redis_url.c - redis:// URLs parse into host, port, credentials and
- * database, and malformed ones are refused with a reason.
+ * test_redis_url.c - redis:// and rediss:// URLs parse into host, port,
+ * credentials and database, and malformed ones are refused with a reason;
+ * a build without TLS refuses rediss:// and says how to get it.
  */
 #include "testkit.h"
 
@@ -59,6 +60,42 @@ START_TEST(test_url_ipv6)
 }
 END_TEST
 
+START_TEST(test_url_tls_scheme)
+{
+    lyc_redis_url_t url;
+    char err[256] = "";
+    if (!lyc_redis_tls_available()) {
+        ck_assert_int_eq(lyc_redis_url_parse("rediss://cache:6380", &url, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "rediss://") && strstr(err, "LYCEUM_HIREDIS_ROOT"), "%s", err);
+        ck_assert_ptr_null(url.host);
+        ck_assert_int_eq(url.tls, 0);
+        return;
+    }
+    ck_assert_int_eq(lyc_redis_url_parse("rediss://localhost", &url, err, sizeof err), 0);
+    ck_assert_int_eq(url.tls, 1);
+    ck_assert_str_eq(url.host, "localhost");
+    ck_assert_int_eq(url.port, 6379);
+    lyc_redis_url_clear(&url);
+    ck_assert_int_eq(url.tls, 0);
+
+    ck_assert_int_eq(
+        lyc_redis_url_parse("REDISS://alice:p%40ss@[::1]:6380/2", &url, err, sizeof err), 0);
+    ck_assert_int_eq(url.tls, 1);
+    ck_assert_str_eq(url.username, "alice");
+    ck_assert_str_eq(url.password, "p@ss");
+    ck_assert_str_eq(url.host, "::1");
+    ck_assert_int_eq(url.port, 6380);
+    ck_assert_int_eq(url.db, 2);
+    lyc_redis_url_clear(&url);
+
+    ck_assert_int_eq(lyc_redis_url_parse("redis://localhost", &url, err, sizeof err), 0);
+    ck_assert_int_eq(url.tls, 0);
+    lyc_redis_url_clear(&url);
+    ck_assert_int_eq(lyc_redis_url_parse("rediss://host:0", &url, err, sizeof err), -1);
+    ck_assert_int_eq(lyc_redis_url_parse("redisss://host", &url, err, sizeof err), -1);
+}
+END_TEST
+
 START_TEST(test_url_malformed_refused)
 {
     static const char *bad[] = {
@@ -106,6 +143,7 @@ int main(void)
     tcase_add_test(tc, test_url_host_only_takes_defaults);
     tcase_add_test(tc, test_url_all_parts);
     tcase_add_test(tc, test_url_ipv6);
+    tcase_add_test(tc, test_url_tls_scheme);
     tcase_add_test(tc, test_url_malformed_refused);
     tcase_add_test(tc, test_new_with_bad_url_fails);
     suite_add_tcase(s, tc);

@@ -2,11 +2,12 @@
  * test_security_settings.c - the security settings checked at start: bus
  * certificates (errors naming the setting and the file, a CURVE handshake
  * that admits only authorized keys), kafka.settings and the SASL password
- * from the environment or a file, Redis' password source and rediss://.
+ * from the environment or a file, Redis' password source and its TLS keys.
  */
 #include "testkit.h"
 
 #include "bus_security.h"
+#include "redis.h"
 #include "secret.h"
 #include "settings.h"
 
@@ -345,13 +346,38 @@ START_TEST(test_secret_files_are_one_line)
 }
 END_TEST
 
-START_TEST(test_redis_tls_url_is_refused_with_a_way_out)
+/* rediss:// loads in a build with TLS (the redis.tls_* keys checked at load);
+ * a build without refuses it and says how to build with TLS. */
+START_TEST(test_redis_tls_settings_are_checked_at_load)
 {
     lyc_settings_t s;
     char err[512];
-    ck_assert(!s_load("redis: {url: \"rediss://cache.example:6380\"}\n", &s, err, sizeof err));
-    ck_assert_msg(strstr(err, "redis.url") && strstr(err, "rediss://") && strstr(err, "stunnel"),
-                  "%s", err);
+    if (!lyc_redis_tls_available()) {
+        ck_assert(!s_load("redis: {url: \"rediss://cache.example:6380\"}\n", &s, err, sizeof err));
+        ck_assert_msg(strstr(err, "redis.url") && strstr(err, "rediss://") &&
+                          strstr(err, "LYCEUM_HIREDIS_ROOT"),
+                      "%s", err);
+    } else {
+        ck_assert_msg(s_load("redis: {url: \"rediss://cache.example:6380\", tls_ca_file: /ca.pem, "
+                             "tls_cert_file: /c.pem, tls_key_file: /k.pem, "
+                             "tls_server_name: redis.internal}\n",
+                             &s, err, sizeof err),
+                      "%s", err);
+        ck_assert_str_eq(s.redis_tls_server_name, "redis.internal");
+        lyc_settings_free(&s);
+        ck_assert(!s_load("redis: {url: \"redis://cache.example:6380\", tls_ca_file: /ca.pem}\n",
+                          &s, err, sizeof err));
+        ck_assert_msg(strstr(err, "redis.tls_") && strstr(err, "use rediss://"), "%s", err);
+        ck_assert(
+            !s_load("redis: {url: \"rediss://h\", tls_cert_file: /c.pem}\n", &s, err, sizeof err));
+        ck_assert_msg(strstr(err, "redis.tls_key_file") && strstr(err, "set both"), "%s", err);
+        ck_assert(!s_load("redis: {url: \"rediss://h\", tls_cert_file: /c.pem, tls_key_file: "
+                          "\"-----BEGIN PRIVATE KEY-----\"}\n",
+                          &s, err, sizeof err));
+        ck_assert_msg(strstr(err, "redis.tls_key_file") && strstr(err, "names a file"), "%s", err);
+        ck_assert(s_load("redis: {url: \"rediss://h\"}\n", &s, err, sizeof err));
+        lyc_settings_free(&s);
+    }
     ck_assert(!s_load("redis: {password_env: A, password_file: /x}\n", &s, err, sizeof err));
     ck_assert_msg(strstr(err, "redis.password_env") && strstr(err, "set one"), "%s", err);
     ck_assert(s_load("redis: {password_env: LYC_TEST_REDIS_PASSWORD}\n", &s, err, sizeof err));
@@ -384,7 +410,7 @@ int main(void)
     tcase_add_test(tc, test_kafka_settings_are_checked_at_load);
     tcase_add_test(tc, test_sasl_password_comes_from_the_environment_or_a_file);
     tcase_add_test(tc, test_secret_files_are_one_line);
-    tcase_add_test(tc, test_redis_tls_url_is_refused_with_a_way_out);
+    tcase_add_test(tc, test_redis_tls_settings_are_checked_at_load);
     suite_add_tcase(suite, tc);
     int rc = lyc_test_run(suite);
     char cmd[128];
