@@ -120,6 +120,23 @@ static int s_store_field(lyc_model_stats_t **arr, size_t *count, const char *fie
     return 0;
 }
 
+int lyc_stats_parse(const redisReply *reply, lyc_model_stats_t **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (reply->type != REDIS_REPLY_ARRAY)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i + 1 < reply->elements && rc == 0; i += 2)
+        rc = s_store_field(out, count, reply->element[i]->str, reply->element[i + 1]->str);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
 int lyc_stats_load(lyc_redis_t *redis, const char *prefix, const char *scope, const char *domain,
                    lyc_model_stats_t **out, size_t *count)
 {
@@ -131,53 +148,55 @@ int lyc_stats_load(lyc_redis_t *redis, const char *prefix, const char *scope, co
     redisReply *reply = lyc_redis_command(redis, 2, argv, NULL);
     if (!reply)
         return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i + 1 < reply->elements && rc == 0; i += 2)
-            rc = s_store_field(out, count, reply->element[i]->str, reply->element[i + 1]->str);
-    }
+    /* A key of another type is an unknown domain, as it always was. */
+    int rc = reply->type == REDIS_REPLY_ARRAY ? lyc_stats_parse(reply, out, count) : 0;
     freeReplyObject(reply);
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-        *count = 0;
-    }
     return rc;
+}
+
+void lyc_stats_add_prepare(lyc_stats_add_t *self, const char *prefix, const char *scope,
+                           const char *domain, const char *model, double score, double cost,
+                           double latency_ms)
+{
+    static const char *suffixes[4] = {"n", "sum", "cost", "ms"};
+    static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+    double amounts[4] = {1.0, score, cost, latency_ms};
+
+    /* One transaction, so a resend after a broken connection cannot count twice. */
+    s_key(self->key, sizeof self->key, prefix, scope, domain);
+    self->cmds[0] = (lyc_redis_cmd_t){.argc = 1, .argv = multi};
+    for (int i = 0; i < 4; i++) {
+        snprintf(self->fields[i], sizeof self->fields[i], "%s|%s", model, suffixes[i]);
+        snprintf(self->values[i], sizeof self->values[i], "%.17g", amounts[i]);
+        self->argv[i][0] = "HINCRBYFLOAT";
+        self->argv[i][1] = self->key;
+        self->argv[i][2] = self->fields[i];
+        self->argv[i][3] = self->values[i];
+        self->cmds[i + 1] = (lyc_redis_cmd_t){.argc = 4, .argv = self->argv[i]};
+    }
+    self->cmds[LYC_STATS_ADD_CMDS - 1] = (lyc_redis_cmd_t){.argc = 1, .argv = exec};
+}
+
+int lyc_stats_add_check(const lyc_stats_add_t *self, redisReply *const *replies)
+{
+    const redisReply *result = replies[LYC_STATS_ADD_CMDS - 1];
+    if (result->type == REDIS_REPLY_ARRAY)
+        return 0;
+    LYC_WARN(NULL, "stats: update of %s failed: %s", self->key,
+             result->type == REDIS_REPLY_ERROR ? result->str : "transaction aborted");
+    return -1;
 }
 
 int lyc_stats_add(lyc_redis_t *redis, const char *prefix, const char *scope, const char *domain,
                   const char *model, double score, double cost, double latency_ms)
 {
-    enum { N_FIELDS = 4, N_CMDS = N_FIELDS + 2 };
-    char key[512], fields[N_FIELDS][LYC_STATS_MODEL_MAX + 8], values[N_FIELDS][32];
-    static const char *suffixes[N_FIELDS] = {"n", "sum", "cost", "ms"};
-    static const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    double amounts[N_FIELDS] = {1.0, score, cost, latency_ms};
-    const char *argv[N_FIELDS][4];
-    lyc_redis_cmd_t cmds[N_CMDS];
-    redisReply *replies[N_CMDS];
-
-    /* One transaction, so a resend after a broken connection cannot count twice. */
-    s_key(key, sizeof key, prefix, scope, domain);
-    cmds[0] = (lyc_redis_cmd_t){.argc = 1, .argv = multi};
-    for (int i = 0; i < N_FIELDS; i++) {
-        snprintf(fields[i], sizeof fields[i], "%s|%s", model, suffixes[i]);
-        snprintf(values[i], sizeof values[i], "%.17g", amounts[i]);
-        argv[i][0] = "HINCRBYFLOAT";
-        argv[i][1] = key;
-        argv[i][2] = fields[i];
-        argv[i][3] = values[i];
-        cmds[i + 1] = (lyc_redis_cmd_t){.argc = 4, .argv = argv[i]};
-    }
-    cmds[N_CMDS - 1] = (lyc_redis_cmd_t){.argc = 1, .argv = exec};
-    if (lyc_redis_pipeline(redis, N_CMDS, cmds, replies) != 0)
+    lyc_stats_add_t add;
+    redisReply *replies[LYC_STATS_ADD_CMDS];
+    lyc_stats_add_prepare(&add, prefix, scope, domain, model, score, cost, latency_ms);
+    if (lyc_redis_pipeline(redis, LYC_STATS_ADD_CMDS, add.cmds, replies) != 0)
         return -1;
-    redisReply *result = replies[N_CMDS - 1];
-    int rc = result->type == REDIS_REPLY_ARRAY ? 0 : -1;
-    if (rc != 0)
-        LYC_WARN(NULL, "stats: update of %s failed: %s", key,
-                 result->type == REDIS_REPLY_ERROR ? result->str : "transaction aborted");
-    for (int i = 0; i < N_CMDS; i++)
+    int rc = lyc_stats_add_check(&add, replies);
+    for (int i = 0; i < LYC_STATS_ADD_CMDS; i++)
         freeReplyObject(replies[i]);
     return rc;
 }

@@ -78,4 +78,31 @@ int lyc_stats_load(lyc_redis_t *redis, const char *prefix, const char *scope, co
 int lyc_stats_add(lyc_redis_t *redis, const char *prefix, const char *scope, const char *domain,
                   const char *model, double score, double cost, double latency_ms);
 
+/* Reads the fields of a domain's hash (an HGETALL reply) into *out (caller
+ * frees with free()) and their number into *count, as lyc_stats_load does.
+ * 0, or -1 (out of memory, or a reply that is not an array). */
+int lyc_stats_parse(const redisReply *reply, lyc_model_stats_t **out, size_t *count);
+
+/* The commands of lyc_stats_add, for a caller that sends them in one
+ * pipeline with others (lyc_redis_pipeline): MULTI, four HINCRBYFLOAT,
+ * EXEC. The struct holds their arguments, so it must stay where it is
+ * until the pipeline has been sent. */
+#define LYC_STATS_ADD_CMDS 6
+typedef struct {
+    char key[512];
+    char fields[4][LYC_STATS_MODEL_MAX + 8];
+    char values[4][32];
+    const char *argv[4][4];
+    lyc_redis_cmd_t cmds[LYC_STATS_ADD_CMDS];
+} lyc_stats_add_t;
+
+/* Builds the commands that add one scored answer of model in domain. */
+void lyc_stats_add_prepare(lyc_stats_add_t *self, const char *prefix, const char *scope,
+                           const char *domain, const char *model, double score, double cost,
+                           double latency_ms);
+
+/* Checks the replies to self->cmds (in order): 0, or -1 (logged) when the
+ * transaction failed. */
+int lyc_stats_add_check(const lyc_stats_add_t *self, redisReply *const *replies);
+
 #endif

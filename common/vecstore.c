@@ -134,6 +134,24 @@ static int s_check_field(const char *what, const char *name)
     return -1;
 }
 
+/* The fields of a record, for lyc_vecstore_record_put and lyc_vecstore_put_new. */
+static int s_check_fields(const lyc_vecstore_field_t *fields, size_t count)
+{
+    if (!fields || count == 0 || count > (size_t) (INT32_MAX / 2 - 2)) {
+        LYC_ERROR(NULL, "vecstore: a record takes 1 to %d fields", INT32_MAX / 2 - 2);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (s_check_field("record field", fields[i].name))
+            return -1;
+        if (!fields[i].value) {
+            LYC_ERROR(NULL, "vecstore: record field %s has no value", fields[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int s_check_attrs(const lyc_vecstore_attrs_t *attrs)
 {
     if (!attrs)
@@ -196,14 +214,19 @@ static char *s_key(const lyc_vecstore_t *self, const char *tenant, const char *k
 }
 
 /* The vector as Redis' FP32 argument: little-endian float32, in self->blob. */
-static void s_fill_blob(lyc_vecstore_t *self, const float *vector)
+static void s_blob_into(size_t dim, const float *vector, unsigned char *out)
 {
-    for (size_t i = 0; i < self->dim; i++) {
+    for (size_t i = 0; i < dim; i++) {
         uint32_t bits;
         memcpy(&bits, &vector[i], sizeof bits);
         bits = htole32(bits);
-        memcpy(self->blob + i * sizeof bits, &bits, sizeof bits);
+        memcpy(out + i * sizeof bits, &bits, sizeof bits);
     }
+}
+
+static void s_fill_blob(lyc_vecstore_t *self, const float *vector)
+{
+    s_blob_into(self->dim, vector, self->blob);
 }
 
 /* Argument lengths for VADD / VSIM: argv[LYC_VECSTORE_BLOB_ARG] is the vector
@@ -701,20 +724,8 @@ int lyc_vecstore_count(lyc_vecstore_t *self, const char *tenant, size_t *count)
 int lyc_vecstore_record_put(lyc_vecstore_t *self, const char *tenant, const char *record_id,
                             const lyc_vecstore_field_t *fields, size_t count)
 {
-    if (s_check_tenant(tenant) || s_check_id(record_id))
+    if (s_check_tenant(tenant) || s_check_id(record_id) || s_check_fields(fields, count))
         return -1;
-    if (!fields || count == 0 || count > (size_t) (INT32_MAX / 2 - 2)) {
-        LYC_ERROR(NULL, "vecstore: a record takes 1 to %d fields", INT32_MAX / 2 - 2);
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (s_check_field("record field", fields[i].name))
-            return -1;
-        if (!fields[i].value) {
-            LYC_ERROR(NULL, "vecstore: record field %s has no value", fields[i].name);
-            return -1;
-        }
-    }
     int rc = -1;
     int argc = (int) (2 + 2 * count);
     char *key = s_key(self, tenant, "rec", record_id);
@@ -738,6 +749,103 @@ out_free_argv:
     free(argv);
     free(key);
     return rc;
+}
+
+/* A record and its vector as commands for someone else's pipeline: each
+ * argument is owned here, so the commands stay valid until destroy. */
+struct lyc_vecstore_put_t {
+    char *rkey, *vkey, *json;
+    unsigned char *blob;
+    const char **hset; /* HSET argv */
+    const char *vadd[8];
+    size_t vadd_len[8];
+    lyc_redis_cmd_t cmds[2];
+    size_t n_cmds;
+};
+
+void lyc_vecstore_put_destroy(lyc_vecstore_put_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    lyc_vecstore_put_t *self = *self_p;
+    free(self->rkey);
+    free(self->vkey);
+    cJSON_free(self->json);
+    free(self->blob);
+    free(self->hset);
+    free(self);
+    *self_p = NULL;
+}
+
+/* VADD of the vector into self->cmds[1]; 0, or -1 (logged). */
+static int s_put_vector(lyc_vecstore_put_t *self, const lyc_vecstore_t *store, const char *tenant,
+                        const char *record_id, const float *vector,
+                        const lyc_vecstore_attrs_t *attrs)
+{
+    self->vkey = s_key(store, tenant, "vectors", NULL);
+    self->json = self->vkey ? s_attrs_json(tenant, record_id, attrs) : NULL;
+    self->blob = malloc(store->dim * sizeof(float));
+    if (!self->vkey || !self->json || !self->blob) {
+        LYC_ERROR(NULL, "vecstore: out of memory");
+        return -1;
+    }
+    s_blob_into(store->dim, vector, self->blob);
+    const char *argv[8] = {"VADD",    self->vkey,
+                           "FP32",    (const char *) self->blob,
+                           record_id, s_quant_tokens[store->quant],
+                           "SETATTR", self->json};
+    memcpy(self->vadd, argv, sizeof argv);
+    s_arg_lengths(store, 8, self->vadd, self->vadd_len);
+    self->cmds[self->n_cmds++] = (lyc_redis_cmd_t){8, self->vadd, self->vadd_len};
+    return 0;
+}
+
+lyc_vecstore_put_t *lyc_vecstore_put_new(const lyc_vecstore_t *store, const char *tenant,
+                                         const char *record_id, const lyc_vecstore_field_t *fields,
+                                         size_t count, const float *vector, size_t dim,
+                                         const lyc_vecstore_attrs_t *attrs)
+{
+    if (s_check_tenant(tenant) || s_check_id(record_id) || s_check_fields(fields, count) ||
+        (vector && (s_check_vector(store, vector, dim) || s_check_attrs(attrs))))
+        return NULL;
+    lyc_vecstore_put_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        LYC_ERROR(NULL, "vecstore: out of memory");
+        return NULL;
+    }
+    int argc = (int) (2 + 2 * count);
+    self->rkey = s_key(store, tenant, "rec", record_id);
+    self->hset = calloc((size_t) argc, sizeof *self->hset);
+    if (!self->rkey || !self->hset) {
+        LYC_ERROR(NULL, "vecstore: out of memory");
+        goto out_destroy;
+    }
+    self->hset[0] = "HSET";
+    self->hset[1] = self->rkey;
+    for (size_t i = 0; i < count; i++) {
+        self->hset[2 + 2 * i] = fields[i].name;
+        self->hset[3 + 2 * i] = fields[i].value;
+    }
+    self->cmds[self->n_cmds++] = (lyc_redis_cmd_t){argc, self->hset, NULL};
+    if (vector && s_put_vector(self, store, tenant, record_id, vector, attrs) != 0)
+        goto out_destroy;
+    return self;
+
+out_destroy:
+    lyc_vecstore_put_destroy(&self);
+    return NULL;
+}
+
+const lyc_redis_cmd_t *lyc_vecstore_put_cmds(const lyc_vecstore_put_t *self, size_t *n_cmds)
+{
+    *n_cmds = self->n_cmds;
+    return self->cmds;
+}
+
+int lyc_vecstore_put_check(const lyc_vecstore_put_t *self, redisReply *const *replies)
+{
+    return s_check_replies(self->n_cmds == 2 ? "HSET and VADD" : "HSET", self->n_cmds,
+                           (redisReply **) replies);
 }
 
 /* A record holding HGETALL's name/value pairs; NULL (logged) when out of memory. */

@@ -26,6 +26,8 @@
 #ifndef LYCEUM_VECSTORE_H
 #define LYCEUM_VECSTORE_H
 
+#include "redis.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -156,6 +158,31 @@ int lyc_vecstore_count(lyc_vecstore_t *self, const char *tenant, size_t *count);
  * vector: add both, and lyc_vecstore_delete() removes both. */
 int lyc_vecstore_record_put(lyc_vecstore_t *self, const char *tenant, const char *record_id,
                             const lyc_vecstore_field_t *fields, size_t count);
+
+/* A record and its vector as commands for a caller's own pipeline
+ * (lyc_redis_pipeline), so that they travel in one round trip with other
+ * writes, on any connection to the store's Redis: HSET of the record as
+ * lyc_vecstore_record_put, then, with a vector, VADD as lyc_vecstore_add.
+ * The record id and the fields' strings are not copied: they must outlive
+ * the put. */
+typedef struct lyc_vecstore_put_t lyc_vecstore_put_t;
+
+/* Checks everything as record_put and add do and builds the commands;
+ * vector NULL: the record alone. NULL (logged) when something is refused or
+ * memory runs out. */
+lyc_vecstore_put_t *lyc_vecstore_put_new(const lyc_vecstore_t *self, const char *tenant,
+                                         const char *record_id, const lyc_vecstore_field_t *fields,
+                                         size_t count, const float *vector, size_t dim,
+                                         const lyc_vecstore_attrs_t *attrs);
+
+/* The commands (owned by the put) and their number (1 or 2) in *n_cmds. */
+const lyc_redis_cmd_t *lyc_vecstore_put_cmds(const lyc_vecstore_put_t *self, size_t *n_cmds);
+
+/* 0 when no reply to the put's commands (in order) is an error; else -1 (logged). */
+int lyc_vecstore_put_check(const lyc_vecstore_put_t *self, redisReply *const *replies);
+
+/* Frees the put; accepts NULL, nulls *self_p. */
+void lyc_vecstore_put_destroy(lyc_vecstore_put_t **self_p);
 
 /* Reads the query record into *record_p, which the caller frees with
  * lyc_vecstore_record_destroy(); *record_p is NULL when there is no such

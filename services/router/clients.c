@@ -7,6 +7,7 @@
 #include "log.h"
 #include "pb.h"
 #include "pipeline.h"
+#include "recorder.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@ struct lyc_clients_t {
     long n_threads;
     atomic_int stop;
     int failed; /* the proxy could not bind */
+    int held;   /* holds the router's recorder */
 };
 
 /* Forwards whole multipart messages between the public ROUTER and the pool. */
@@ -108,6 +110,11 @@ lyc_clients_t *lyc_clients_new(lyc_router_t *router)
     if (!self)
         return NULL;
     self->router = router;
+    if (lyc_recorder_hold(router) != 0) {
+        free(self);
+        return NULL;
+    }
+    self->held = 1;
     /* zactor_new returns after the actor's first signal, so `failed` is settled. */
     self->proxy = zactor_new(s_proxy_actor, self);
     self->threads = calloc((size_t) router->config.clients_threads, sizeof *self->threads);
@@ -133,6 +140,8 @@ void lyc_clients_destroy(lyc_clients_t **self_p)
     for (long i = 0; i < self->n_threads; i++)
         pthread_join(self->threads[i], NULL);
     zactor_destroy(&self->proxy);
+    if (self->held) /* after every query thread has stopped */
+        lyc_recorder_release(self->router);
     free(self->threads);
     free(self);
     *self_p = NULL;

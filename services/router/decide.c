@@ -6,6 +6,7 @@
 #include "log.h"
 #include "meaning.h"
 #include "profile.h"
+#include "recorder.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -216,8 +217,13 @@ static void s_domain_policy(lyc_query_ctx_t *ctx, const lyc_model_info_t *models
     lyc_model_stats_t *stats = NULL;
     size_t n = 0;
     const lyc_settings_t *s = &ctx->router->settings;
-    if (lyc_stats_load(ctx->redis, s->redis_prefix, lyc_query_ctx_scope(ctx), out->domain, &stats,
-                       &n) != 0)
+    lyc_recorder_t *recorder = ctx->router->recorder;
+    int rc = recorder
+                 ? lyc_stats_cache_get(lyc_recorder_stats(recorder), ctx->redis, s->redis_prefix,
+                                       lyc_query_ctx_scope(ctx), out->domain, &stats, &n)
+                 : lyc_stats_load(ctx->redis, s->redis_prefix, lyc_query_ctx_scope(ctx),
+                                  out->domain, &stats, &n);
+    if (rc != 0)
         return;
     out->familiar = lyc_decide_policy(&ctx->router->config, stats, n, models, n_models, out);
     free(stats);
@@ -247,6 +253,11 @@ void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, cons
         out->domain_source = "client";
     }
     lyc_vecstore_results_t *hits = NULL;
+    /* A twin of this query still on its way to Redis is waited for: asked
+     * again right after its answer, a question is still familiar. */
+    if (!vector_empty)
+        lyc_recorder_await_twin(ctx->router->recorder, tenant, vector, (size_t) s->embedding_dim,
+                                c->duplicate_similarity);
     if (!vector_empty &&
         lyc_vecstore_search(ctx->store, tenant, vector, (size_t) s->embedding_dim,
                             (size_t) c->neighbours, NULL, &hits) == 0 &&

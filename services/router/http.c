@@ -10,6 +10,7 @@
 #include "openai_api.h"
 #include "pb.h"
 #include "pipeline.h"
+#include "recorder.h"
 
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -419,6 +420,10 @@ lyc_http_server_t *lyc_http_server_new(lyc_router_t *router)
     if (!self)
         return NULL;
     self->router = router;
+    if (lyc_recorder_hold(router) != 0) {
+        free(self);
+        return NULL;
+    }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_EPOLL, 0, NULL, NULL,
         s_handler, router, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
@@ -427,6 +432,7 @@ lyc_http_server_t *lyc_http_server_new(lyc_router_t *router)
         (unsigned) 120, MHD_OPTION_END);
     if (!self->daemon) {
         LYC_ERROR(NULL, "router: cannot listen on %s", router->config.http_listen);
+        lyc_recorder_release(router);
         free(self);
         return NULL;
     }
@@ -440,6 +446,8 @@ void lyc_http_server_destroy(lyc_http_server_t **self_p)
     if (!self_p || !*self_p)
         return;
     MHD_stop_daemon((*self_p)->daemon);
+    /* Every query thread has stopped: the recorder may write what is queued and go. */
+    lyc_recorder_release((*self_p)->router);
     free(*self_p);
     *self_p = NULL;
 }

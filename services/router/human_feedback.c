@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "ids.h"
 #include "log.h"
+#include "recorder.h"
 
 #include <cJSON.h>
 #include <stdlib.h>
@@ -72,6 +73,8 @@ int lyc_human_feedback_record(lyc_query_ctx_t *ctx, const lyc_human_feedback_t *
                               lyc_api_error_t *err)
 {
     lyc_vecstore_record_t *record = NULL;
+    /* Feedback right after the answer may come before its record is written. */
+    lyc_recorder_await_trace(ctx->router->recorder, fb->tenant, fb->trace_id);
     if (lyc_vecstore_record_get(ctx->store, fb->tenant, fb->trace_id, &record) != 0)
         return lyc_api_fail(err, 503, "server_error", "unavailable", NULL,
                             "the query records cannot be read right now; retry");

@@ -309,6 +309,8 @@ static void s_record(s_run_t *run)
         .chosen = run->chosen >= 0 ? run->calls[run->chosen].model : "synthesis",
         .content = run->content,
         .cost_usd = run->cost_usd,
+        .payer = &run->spend.account,
+        .charge_usd = lyc_spend_take_unsettled(&run->spend),
     };
     lyc_record_query(run->ctx, &o);
 }

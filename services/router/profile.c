@@ -12,25 +12,39 @@ static void s_key(char *buf, size_t cap, const char *prefix, const char *tenant,
     snprintf(buf, cap, "%s:{%s}:profile:%s", prefix, tenant, user);
 }
 
+void lyc_profile_update_prepare(lyc_profile_update_t *self, const char *prefix, const char *tenant,
+                                const char *user, const char *domain, double cost_usd)
+{
+    s_key(self->key, sizeof self->key, prefix, tenant, user);
+    snprintf(self->field, sizeof self->field, "domain:%s", domain);
+    snprintf(self->cost, sizeof self->cost, "%.17g", cost_usd);
+    const char *argv[LYC_PROFILE_CMDS][4] = {{"HINCRBY", self->key, "queries", "1"},
+                                             {"HINCRBY", self->key, self->field, "1"},
+                                             {"HINCRBYFLOAT", self->key, "cost_usd", self->cost}};
+    memcpy(self->argv, argv, sizeof argv);
+    for (int i = 0; i < LYC_PROFILE_CMDS; i++)
+        self->cmds[i] = (lyc_redis_cmd_t){4, self->argv[i], NULL};
+}
+
+int lyc_profile_update_check(redisReply *const *replies)
+{
+    int rc = 0;
+    for (int i = 0; i < LYC_PROFILE_CMDS; i++)
+        rc |= replies[i]->type == REDIS_REPLY_ERROR ? -1 : 0;
+    return rc;
+}
+
 int lyc_profile_record(lyc_redis_t *redis, const char *prefix, const char *tenant, const char *user,
                        const char *domain, double cost_usd)
 {
-    char key[512], field[300], cost[32];
-    s_key(key, sizeof key, prefix, tenant, user);
-    snprintf(field, sizeof field, "domain:%s", domain);
-    snprintf(cost, sizeof cost, "%.17g", cost_usd);
-    const char *a1[] = {"HINCRBY", key, "queries", "1"};
-    const char *a2[] = {"HINCRBY", key, field, "1"};
-    const char *a3[] = {"HINCRBYFLOAT", key, "cost_usd", cost};
-    lyc_redis_cmd_t cmds[] = {{4, a1, NULL}, {4, a2, NULL}, {4, a3, NULL}};
-    redisReply *replies[3];
-    if (lyc_redis_pipeline(redis, 3, cmds, replies) != 0)
+    lyc_profile_update_t update;
+    redisReply *replies[LYC_PROFILE_CMDS];
+    lyc_profile_update_prepare(&update, prefix, tenant, user, domain, cost_usd);
+    if (lyc_redis_pipeline(redis, LYC_PROFILE_CMDS, update.cmds, replies) != 0)
         return -1;
-    int rc = 0;
-    for (int i = 0; i < 3; i++) {
-        rc |= replies[i]->type == REDIS_REPLY_ERROR ? -1 : 0;
+    int rc = lyc_profile_update_check(replies);
+    for (int i = 0; i < LYC_PROFILE_CMDS; i++)
         freeReplyObject(replies[i]);
-    }
     return rc;
 }
 

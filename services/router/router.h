@@ -2,7 +2,8 @@
  * router.h - what the router's threads share, and what each one owns.
  *
  * Shared (lyc_router_t): settings, the live-model registry, the embedder,
- * the feedback log and the metrics; each is safe to use from any thread.
+ * the feedback log, the metrics and the recorder (recorder.h, with its
+ * statistics cache); each is safe to use from any thread.
  * Owned by one thread (lyc_query_ctx_t): its Redis connections and its
  * sockets to the broker and the evaluator. HTTP and ZeroMQ API threads each
  * make their own context on first use.
@@ -22,6 +23,8 @@
 #include "router_config.h"
 #include "settings.h"
 #include "vecstore.h"
+
+typedef struct lyc_recorder_t lyc_recorder_t;
 
 typedef struct {
     lyc_counter_t *requests;       /* HTTP requests by path and status */
@@ -53,6 +56,9 @@ typedef struct {
     char instance[64];               /* e.g. "router#host:pid", in every event */
     lyc_model_deadline_t *deadlines; /* per configured model */
     size_t n_deadlines;
+    lyc_recorder_t *recorder; /* writes records after the replies (recorder.h); NULL
+                                 until a front door holds it */
+    int recorder_holds;       /* front doors holding it (recorder.c's lock) */
 } lyc_router_t;
 
 /* The deadline of a call to model: its configured timeout_ms, else the router's default. */

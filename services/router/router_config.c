@@ -74,5 +74,11 @@ const lyc_cfg_field_t lyc_router_config_table[] = {
      "deadline of a model call when the model sets none"},
     {"record_stats", LYC_CFG_BOOL, S_OFF(record_stats), "true", 0, 0, NULL,
      "update the per-domain statistics in Redis from each verdict"},
+    {"record_queue", LYC_CFG_INT, S_OFF(record_queue), "1024", 0, 1000000, NULL,
+     "query records waiting to be written after their replies; when full a query writes its "
+     "own before replying; 0: every query does"},
+    {"stats_cache_ms", LYC_CFG_INT, S_OFF(stats_cache_ms), "250", 0, 60000, NULL,
+     "how long a domain's statistics are reused before Redis is read again (this router's "
+     "own changes show at once); 0: read for every query"},
     {.key = NULL}, /* ends the table */
 };

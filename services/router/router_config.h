@@ -39,6 +39,8 @@ typedef struct {
     long eval_timeout_ms;        /* how long to wait for the evaluator */
     long task_timeout_ms;        /* default deadline of a model call */
     int record_stats;            /* update per-domain statistics from verdicts */
+    long record_queue;           /* records waiting for the recorder; 0: written before replying */
+    long stats_cache_ms;         /* how long a domain's statistics are read from the cache */
     /* completion tokens a budget estimate assumes when a request sets no max_tokens */
     long budget_default_completion_tokens;
 } lyc_router_config_t;

@@ -6,11 +6,12 @@
 #include "clock.h"
 #include "log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Tenant settings remembered per thread, and for how long. */
-#define S_TENANT_SLOTS 16
+/* Tenant settings remembered by the router (every query thread), and for how long. */
+#define S_TENANT_SLOTS 64
 #define S_TENANT_US    1000000
 /* Reservations outlive the calls' deadlines by this much. */
 #define S_RESV_SLACK_MS 30000
@@ -21,24 +22,42 @@ typedef struct {
     int64_t until_us;
 } s_tenant_cached_t;
 
-static _Thread_local s_tenant_cached_t s_tenants[S_TENANT_SLOTS];
-static _Thread_local unsigned s_tenants_next;
+static pthread_mutex_t s_tenants_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_tenant_cached_t s_tenants[S_TENANT_SLOTS];
+static unsigned s_tenants_next;
+
+static int s_tenant_cached(const char *tenant, int64_t now, lyc_tenant_t *out)
+{
+    int found = 0;
+    pthread_mutex_lock(&s_tenants_lock);
+    for (int i = 0; i < S_TENANT_SLOTS && !found; i++) {
+        if (s_tenants[i].until_us > now && strcmp(s_tenants[i].name, tenant) == 0) {
+            *out = s_tenants[i].settings;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&s_tenants_lock);
+    return found;
+}
 
 static int s_tenant(lyc_query_ctx_t *ctx, const char *tenant, lyc_tenant_t *out)
 {
     int64_t now = lyc_mono_us();
-    for (int i = 0; i < S_TENANT_SLOTS; i++) {
-        if (s_tenants[i].until_us > now && strcmp(s_tenants[i].name, tenant) == 0) {
-            *out = s_tenants[i].settings;
-            return 0;
-        }
-    }
+    if (s_tenant_cached(tenant, now, out))
+        return 0;
     if (lyc_tenant_load(ctx->redis, ctx->router->settings.redis_prefix, tenant, out) != 0)
         return -1;
-    s_tenant_cached_t *slot = &s_tenants[s_tenants_next++ % S_TENANT_SLOTS];
+    pthread_mutex_lock(&s_tenants_lock);
+    s_tenant_cached_t *slot = NULL;
+    for (int i = 0; i < S_TENANT_SLOTS && !slot; i++)
+        if (strcmp(s_tenants[i].name, tenant) == 0)
+            slot = &s_tenants[i];
+    if (!slot)
+        slot = &s_tenants[s_tenants_next++ % S_TENANT_SLOTS];
     snprintf(slot->name, sizeof slot->name, "%s", tenant);
     slot->settings = *out;
     slot->until_us = now + S_TENANT_US;
+    pthread_mutex_unlock(&s_tenants_lock);
     return 0;
 }
 
@@ -176,6 +195,11 @@ void lyc_spend_answers(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_call_t
     for (size_t i = 0; i < n; i++)
         if (calls[i].answer)
             actual += calls[i].answer->cost_usd;
+    /* Nothing is held and no limit reads the spend: charged after the reply. */
+    if (!lyc_budget_limited(&self->account) && !self->answers.id[0] && !self->more.id[0]) {
+        self->unsettled += actual;
+        return;
+    }
     const char *prefix = ctx->router->settings.redis_prefix;
     if (lyc_budget_settle(ctx->redis, prefix, &self->answers, actual) != 0 ||
         lyc_budget_release(ctx->redis, prefix, &self->more) != 0)
@@ -225,9 +249,21 @@ int lyc_spend_judge(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_que
     return rc == 0;
 }
 
+double lyc_spend_take_unsettled(lyc_spend_t *self)
+{
+    double usd = self->unsettled;
+    self->unsettled = 0;
+    return usd;
+}
+
 void lyc_spend_end(lyc_spend_t *self, lyc_query_ctx_t *ctx)
 {
     const char *prefix = ctx->router->settings.redis_prefix;
+    if (self->unsettled > 0 &&
+        lyc_budget_charge(ctx->redis, prefix, &self->account, self->unsettled) != 0)
+        LYC_ERROR(NULL, "router: tenant %s: %.10f USD of answers not counted in its spend",
+                  self->account.tenant, self->unsettled);
+    self->unsettled = 0;
     lyc_budget_resv_t *held[] = {&self->answers, &self->more};
     for (size_t i = 0; i < sizeof held / sizeof held[0]; i++)
         if (held[i]->id[0] && lyc_budget_release(ctx->redis, prefix, held[i]) != 0)

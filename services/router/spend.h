@@ -3,7 +3,7 @@
  * pipeline: every call that costs money is reserved before it is made and
  * settled to its exact cost after.
  *
- *   lyc_spend_begin     the tenant's settings (cached per thread for 1 s)
+ *   lyc_spend_begin     the tenant's settings (cached by the router for 1 s)
  *                       and the account: tenant limits and the key's
  *   lyc_spend_plan      before the fan-out: reserves every planned call
  *                       (answers, exploration, learning samples). When the
@@ -13,7 +13,10 @@
  *                       fits, "refuse" refuses (429 budget_exceeded)
  *   lyc_spend_more      the same for the calls of a fallback to novel; a
  *                       refusal drops them
- *   lyc_spend_answers   settles the calls with their answers' cost_usd
+ *   lyc_spend_answers   settles the calls with their answers' cost_usd; for
+ *                       an account without limits, whose spend nothing
+ *                       checks, the charge goes with the query's record
+ *                       (lyc_spend_take_unsettled), after the reply
  *   lyc_spend_judge     before the evaluator is asked to judge: checks one
  *                       judgement by the dearest live model fits (reserved
  *                       and released at once); when it does not, the query
@@ -46,6 +49,7 @@ typedef struct {
     lyc_budget_resv_t more;       /* the fallback's calls */
     int cut;                      /* the plan was cut to one model by the budget */
     int unjudged;                 /* judging was not affordable */
+    double unsettled;             /* answers' USD not yet charged (account without limits) */
 } lyc_spend_t;
 
 /* The models of a query and its prompt, for estimates. */
@@ -80,7 +84,12 @@ void lyc_spend_answers(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_call_t
 int lyc_spend_judge(lyc_spend_t *self, lyc_query_ctx_t *ctx, const lyc_spend_query_t *q,
                     const lyc_call_t *calls, size_t n);
 
-/* Releases every reservation still held. */
+/* The answers' cost not yet charged (0 when it was: an account with
+ * limits is charged by lyc_spend_answers); the caller charges it instead
+ * (the query's record does, after the reply). */
+double lyc_spend_take_unsettled(lyc_spend_t *self);
+
+/* Releases every reservation still held and charges what is unsettled. */
 void lyc_spend_end(lyc_spend_t *self, lyc_query_ctx_t *ctx);
 
 /* The statistics scope of the query: "shared", or the tenant's own name

@@ -120,6 +120,25 @@ static redisReply *s_pool_members(void)
     return r;
 }
 
+/* Waits (up to 10 s) until the pool holds n vectors: the router lends a
+ * winner when it writes the query's record, after the reply. */
+static void s_wait_pool(size_t n)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s:{%s}:vectors", s_kit.prefix, LYC_VECSTORE_EXEMPLAR_POOL);
+    const char *argv[] = {"VCARD", key};
+    long long have = 0;
+    for (int waited = 0; waited < 10000 && have < (long long) n; waited += 10) {
+        redisReply *r = lyc_redis_command(s_redis, 2, argv, NULL);
+        ck_assert_ptr_nonnull(r);
+        have = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        if (have < (long long) n)
+            usleep(10 * 1000);
+    }
+    ck_assert_int_ge(have, (long long) n);
+}
+
 START_TEST(test_exemplars_cross_only_between_sharing_tenants)
 {
     /* charlie's France query is recorded and lent to the pool. */
@@ -128,7 +147,7 @@ START_TEST(test_exemplars_cross_only_between_sharing_tenants)
     char charlie_trace[64];
     snprintf(charlie_trace, sizeof charlie_trace, "%s", lyc_kit_str(r, "lyceum", "trace_id"));
     cJSON_Delete(r);
-    usleep(300 * 1000); /* the record is written after the reply */
+    s_wait_pool(1);
 
     /* echo does not share: its student sees the bare question. */
     double echo = s_student_tokens("echo", "What is the capital of Spain?");
@@ -139,6 +158,7 @@ START_TEST(test_exemplars_cross_only_between_sharing_tenants)
 
     /* The pool: charlie's and delta's winners, never echo's, with only an
      * exemplar's fields. */
+    s_wait_pool(2);
     redisReply *m = s_pool_members();
     ck_assert_uint_eq(m->elements, 2);
     int charlie_seen = 0;

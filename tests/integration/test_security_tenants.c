@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_MAX_TRACES 16
 
@@ -181,10 +182,21 @@ static long s_profile_queries(lyc_redis_t *redis, const char *tenant)
     return n;
 }
 
+/* Waits (up to 10 s) until tenant's profile of ann counts n queries: the
+ * router writes each query's record, vector and profile after its reply,
+ * one query after the other. */
+static void s_wait_profile(lyc_redis_t *redis, const char *tenant, long n)
+{
+    for (int waited = 0; waited < 10000 && s_profile_queries(redis, tenant) < n; waited += 10)
+        usleep(10 * 1000);
+}
+
 static void s_redis_holds_each_tenants_own(void)
 {
     lyc_redis_t *redis = lyc_redis_new(lyc_test_redis_url(), 2000);
     ck_assert_ptr_nonnull(redis);
+    s_wait_profile(redis, "alpha", 3);
+    s_wait_profile(redis, "bravo", 2);
     /* alpha: France (its repeat adds nothing) and Spain; bravo: its two */
     s_assert_own_records(redis, "alpha", 2);
     s_assert_own_records(redis, "bravo", 2);
