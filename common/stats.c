@@ -81,6 +81,9 @@ static double *s_field_slot(lyc_model_stats_t *s, const char *suffix)
         {"human_n", offsetof(lyc_model_stats_t, human_n)},
         {"human_sum", offsetof(lyc_model_stats_t, human_sum)},
         {"judge_cost", offsetof(lyc_model_stats_t, judge_cost)},
+        {"tok_n", offsetof(lyc_model_stats_t, tok_n)},
+        {"tok_in", offsetof(lyc_model_stats_t, tok_in)},
+        {"tok_out", offsetof(lyc_model_stats_t, tok_out)},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (strcmp(suffix, fields[i].name) == 0)

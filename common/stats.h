@@ -18,6 +18,9 @@
  *                      same query (what a routing policy compares)
  *   |human_n, |human_sum  users' own scores (also in n and sum, weighted)
  *   |judge_cost        judging cost charged to this model's answers, USD
+ *   |tok_n, |tok_in, |tok_out
+ *                      answers that reported usage, and their prompt and
+ *                      completion tokens (what a query is expected to cost)
  * n and sum then count a human score trainer.human_weight times.
  */
 #ifndef LYCEUM_STATS_H
@@ -47,6 +50,9 @@ typedef struct {
     double human_n;    /* users' scores received */
     double human_sum;  /* their sum (unweighted) */
     double judge_cost; /* judging cost charged to these answers, USD */
+    double tok_n;      /* answers (scored or not) that reported their tokens */
+    double tok_in;     /* their prompt tokens */
+    double tok_out;    /* their completion tokens */
 } lyc_model_stats_t;
 
 /* Mean score, 0 when n is 0. */

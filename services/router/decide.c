@@ -3,6 +3,7 @@
  */
 #include "decide.h"
 
+#include "budget.h"
 #include "log.h"
 #include "meaning.h"
 #include "profile.h"
@@ -48,9 +49,33 @@ static const lyc_model_stats_t *s_stats_of(const lyc_model_stats_t *stats, size_
 
 typedef enum { S_UNDECIDED, S_TRUSTED, S_RULED_OUT } s_verdict_t;
 
-/* How a cheaper model compares with the supervisor in a domain. The
- * variance has a floor, so a short run of identical outcomes proves little. */
-static s_verdict_t s_judge_gap(const lyc_router_config_t *c, const lyc_model_stats_t *s)
+/* Expected USD of model m answering the query: its prices times the query's
+ * prompt tokens and its mean completion tokens in the domain (measured, else
+ * the query's default). */
+static double s_query_cost(const lyc_model_info_t *m, const lyc_model_stats_t *s,
+                           const lyc_decide_query_t *q)
+{
+    double completion = s && s->tok_n > 0 ? s->tok_out / s->tok_n : q->default_completion;
+    return (m->price_in * q->prompt_tokens + m->price_out * completion) / 1e6;
+}
+
+/* The score loss against the supervisor accepted from model m on the query:
+ * quality_gap, plus its savings on the query priced at wrong_answer_usd. */
+static double s_accepted_gap(const lyc_router_config_t *c, const lyc_model_info_t *m,
+                             const lyc_model_stats_t *s, const lyc_model_info_t *sup,
+                             const lyc_model_stats_t *sup_s, const lyc_decide_query_t *q)
+{
+    if (!q || c->wrong_answer_usd <= 0)
+        return c->quality_gap;
+    double saved = s_query_cost(sup, sup_s, q) - s_query_cost(m, s, q);
+    return c->quality_gap + (saved > 0 ? saved / c->wrong_answer_usd : 0);
+}
+
+/* How a cheaper model compares with the supervisor, against the loss
+ * accepted. The variance has a floor, so a short run of identical outcomes
+ * proves little. */
+static s_verdict_t s_judge_gap(const lyc_router_config_t *c, const lyc_model_stats_t *s,
+                               double accepted)
 {
     double mean, se;
     if (!s || s->pair_n < (double) c->min_evidence || lyc_stats_gap(s, &mean, &se) != 0)
@@ -59,24 +84,25 @@ static s_verdict_t s_judge_gap(const lyc_router_config_t *c, const lyc_model_sta
     if (var < 0.04)
         var = 0.04;
     se = sqrt(var / s->pair_n);
-    if (mean + c->gap_z_accept * se <= c->quality_gap)
+    if (mean + c->gap_z_accept * se <= accepted)
         return S_TRUSTED;
-    if (mean - c->gap_z_reject * se > c->quality_gap)
+    if (mean - c->gap_z_reject * se > accepted)
         return S_RULED_OUT;
     /* A gap that sits on the threshold would be explored for ever: settle it. */
     if (s->pair_n >= (double) c->explore_max_pairs)
-        return mean <= c->quality_gap ? S_TRUSTED : S_RULED_OUT;
+        return mean <= accepted ? S_TRUSTED : S_RULED_OUT;
     return S_UNDECIDED;
 }
 
 /* Paired policy; returns 1 familiar, 0 explore, -1 when there is no paired evidence. */
 static int s_paired_policy(const lyc_router_config_t *c, const lyc_model_stats_t *stats,
                            size_t n_stats, const lyc_model_info_t *models, size_t n_models,
-                           lyc_decision_t *out)
+                           const lyc_decide_query_t *q, lyc_decision_t *out)
 {
     const lyc_model_info_t *sup = s_supervisor(models, n_models);
     if (!sup)
         return -1;
+    const lyc_model_stats_t *sup_s = s_stats_of(stats, n_stats, sup->name);
     const lyc_model_info_t *best = NULL;
     double best_price = 0, sup_price = sup->price_in + sup->price_out, evidence = 0;
     int undecided = 0, any_pairs = 0;
@@ -87,7 +113,7 @@ static int s_paired_policy(const lyc_router_config_t *c, const lyc_model_stats_t
             continue;
         const lyc_model_stats_t *s = s_stats_of(stats, n_stats, m->name);
         any_pairs |= s && s->pair_n > 0;
-        s_verdict_t v = s_judge_gap(c, s);
+        s_verdict_t v = s_judge_gap(c, s, s_accepted_gap(c, m, s, sup, sup_s, q));
         if (v == S_UNDECIDED)
             undecided = 1;
         if (v == S_TRUSTED && (!best || price < best_price)) {
@@ -101,9 +127,8 @@ static int s_paired_policy(const lyc_router_config_t *c, const lyc_model_stats_t
     if (!best && undecided)
         return 0;
     if (!best) {
-        const lyc_model_stats_t *s = s_stats_of(stats, n_stats, sup->name);
         best = sup;
-        evidence = s ? s->n : 0;
+        evidence = sup_s ? sup_s->n : 0;
     }
     snprintf(out->chosen, sizeof out->chosen, "%s", best->name);
     out->chosen_evidence = evidence;
@@ -145,9 +170,9 @@ static int s_bound_policy(const lyc_router_config_t *config, const lyc_model_sta
 
 int lyc_decide_policy(const lyc_router_config_t *config, const lyc_model_stats_t *stats,
                       size_t n_stats, const lyc_model_info_t *models, size_t n_models,
-                      lyc_decision_t *out)
+                      const lyc_decide_query_t *query, lyc_decision_t *out)
 {
-    int familiar = s_paired_policy(config, stats, n_stats, models, n_models, out);
+    int familiar = s_paired_policy(config, stats, n_stats, models, n_models, query, out);
     if (familiar < 0)
         familiar = s_bound_policy(config, stats, n_stats, models, n_models, out);
     return familiar;
@@ -212,7 +237,7 @@ static void s_vote(const lyc_router_config_t *config, const lyc_vecstore_results
 }
 
 static void s_domain_policy(lyc_query_ctx_t *ctx, const lyc_model_info_t *models, size_t n_models,
-                            lyc_decision_t *out)
+                            const lyc_decide_query_t *query, lyc_decision_t *out)
 {
     lyc_model_stats_t *stats = NULL;
     size_t n = 0;
@@ -225,7 +250,7 @@ static void s_domain_policy(lyc_query_ctx_t *ctx, const lyc_model_info_t *models
                                   out->domain, &stats, &n);
     if (rc != 0)
         return;
-    out->familiar = lyc_decide_policy(&ctx->router->config, stats, n, models, n_models, out);
+    out->familiar = lyc_decide_policy(&ctx->router->config, stats, n, models, n_models, query, out);
     free(stats);
 }
 
@@ -275,7 +300,10 @@ void lyc_decide(lyc_query_ctx_t *ctx, const char *tenant, const char *user, cons
     if (!*out->domain)
         snprintf(out->domain, sizeof out->domain, "general");
     if (!out->familiar) {
-        s_domain_policy(ctx, models, n_models, out);
+        lyc_decide_query_t query = {
+            .prompt_tokens = (double) lyc_budget_tokens(conversation ? strlen(conversation) : 0),
+            .default_completion = (double) c->budget_default_completion_tokens};
+        s_domain_policy(ctx, models, n_models, &query, out);
         /* Keep the estimates honest: a decaying share of familiar queries is asked of everyone. */
         if (out->familiar &&
             s_chance(ctx, c->explore_rate, c->explore_floor, out->chosen_evidence)) {

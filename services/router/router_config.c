@@ -48,6 +48,10 @@ const lyc_cfg_field_t lyc_router_config_table[] = {
      "lower confidence bound a model must reach to take a domain's familiar traffic"},
     {"quality_gap", LYC_CFG_DOUBLE, S_OFF(quality_gap), "0.1", 0, 1, NULL,
      "largest loss of mean score against the supervisor that a cheaper model may have in a domain"},
+    {"wrong_answer_usd", LYC_CFG_DOUBLE, S_OFF(wrong_answer_usd), "0", 0, 1e6, NULL,
+     "what one more wrong answer is worth avoiding, USD: a cheaper model may also lose what "
+     "it saves on the query divided by this (long, dear queries go to it sooner); 0: "
+     "quality_gap alone"},
     {"gap_z_accept", LYC_CFG_DOUBLE, S_OFF(gap_z_accept), "1.0", 0, 10, NULL,
      "standard errors of the measured gap before a cheaper model takes a domain"},
     {"gap_z_reject", LYC_CFG_DOUBLE, S_OFF(gap_z_reject), "2.0", 0, 10, NULL,

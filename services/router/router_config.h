@@ -26,6 +26,7 @@ typedef struct {
     long min_evidence;           /* scored answers before a model's record in a domain counts */
     double quality_target;       /* lower bound a model must reach to take familiar traffic */
     double quality_gap;          /* largest mean score loss against the supervisor accepted */
+    double wrong_answer_usd;     /* > 0: a query's savings / this is also accepted as loss */
     double gap_z_accept;         /* confidence (in standard errors) before a model is trusted */
     double gap_z_reject;         /* confidence before a model is ruled out in a domain */
     double explore_rate;         /* share of familiar queries fanned out while evidence is young */

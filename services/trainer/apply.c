@@ -13,7 +13,8 @@
  * KEYS: 1 seen marker, 2 statistics hash, 3 the query's pairing hash.
  * ARGV: 1 seen ttl, 2 model, 3 kind (score | error | human), 4 score,
  *       5 cost, 6 latency ms, 7 judge cost, 8 human weight, 9 reference (1/0),
- *       10 pair ttl, 11 agreement margin.
+ *       10 pair ttl, 11 agreement margin, 12 prompt tokens, 13 completion
+ *       tokens (both "" when the answer reported no usage).
  */
 static const char s_script[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
@@ -21,10 +22,14 @@ static const char s_script[] =
     "local function add(model, field, v)\n"
     "  redis.call('HINCRBYFLOAT', h, model .. '|' .. field, v)\n"
     "end\n"
+    "local function tokens()\n"
+    "  if ARGV[12] == '' then return end\n"
+    "  add(m, 'tok_n', 1) add(m, 'tok_in', ARGV[12]) add(m, 'tok_out', ARGV[13])\n"
+    "end\n"
     "if kind == 'error' then add(m, 'errors', 1) return 1 end\n"
     "if kind == 'unscored' then\n"
     "  add(m, 'unscored', 1) add(m, 'cost', ARGV[5]) add(m, 'ms', ARGV[6])\n"
-    "  add(m, 'judge_cost', ARGV[7])\n"
+    "  add(m, 'judge_cost', ARGV[7]) tokens()\n"
     "  return 1\n"
     "end\n"
     "local s = tonumber(ARGV[4])\n"
@@ -35,7 +40,7 @@ static const char s_script[] =
     "  return 1\n"
     "end\n"
     "add(m, 'n', 1) add(m, 'sum', s) add(m, 'sumsq', s * s)\n"
-    "add(m, 'cost', ARGV[5]) add(m, 'ms', ARGV[6]) add(m, 'judge_cost', ARGV[7])\n"
+    "add(m, 'cost', ARGV[5]) add(m, 'ms', ARGV[6]) add(m, 'judge_cost', ARGV[7]) tokens()\n"
     "local margin = tonumber(ARGV[11])\n"
     "local function pair(model, score, sup)\n"
     "  local gap = sup - score\n"
@@ -138,6 +143,7 @@ int lyc_apply_event(lyc_apply_t *self, const char *scope, const lyc_feedback_t *
 {
     char seen[512], stats[512], pair[512];
     char ttl[24], score[32], cost[32], ms[24], judge[32], weight[32], pttl[24], margin[32];
+    char tok_in[24] = "", tok_out[24] = "";
     snprintf(seen, sizeof seen, "%s:seen:{%s}:%s", self->prefix, scope, ev->event_id);
     snprintf(stats, sizeof stats, "%s:stats:{%s}:%s", self->prefix, scope, ev->domain);
     snprintf(pair, sizeof pair, "%s:pair:{%s}:%s", self->prefix, scope, ev->trace_id);
@@ -149,10 +155,14 @@ int lyc_apply_event(lyc_apply_t *self, const char *scope, const lyc_feedback_t *
     snprintf(weight, sizeof weight, "%.17g", self->config.human_weight);
     snprintf(pttl, sizeof pttl, "%ld", self->config.pair_ttl_s);
     snprintf(margin, sizeof margin, "%.17g", self->config.agree_margin);
-    const char *argv[] = {"EVALSHA", NULL,  "3",       seen,       stats,
-                          pair,      ttl,   ev->model, s_kind(ev), score,
-                          cost,      ms,    judge,     weight,     reference ? "1" : "0",
-                          pttl,      margin};
+    if (ev->usage) {
+        snprintf(tok_in, sizeof tok_in, "%u", ev->usage->prompt_tokens);
+        snprintf(tok_out, sizeof tok_out, "%u", ev->usage->completion_tokens);
+    }
+    const char *argv[] = {"EVALSHA", NULL,   "3",       seen,       stats,
+                          pair,      ttl,    ev->model, s_kind(ev), score,
+                          cost,      ms,     judge,     weight,     reference ? "1" : "0",
+                          pttl,      margin, tok_in,    tok_out};
     redisReply *reply = s_evalsha(self, argv, (int) (sizeof argv / sizeof argv[0]));
     if (!reply) {
         LYC_WARN(ev->trace_id, "trainer: applying event %s failed: %s", ev->event_id,

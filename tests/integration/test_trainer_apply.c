@@ -36,6 +36,8 @@ static lyc_feedback_t *s_event(const char *trace, const char *model, double scor
     ev->cost_usd = 0.002;
     ev->latency_ms = 40;
     ev->usage = lyc_pb_new(&lyceum__v1__usage__descriptor);
+    ev->usage->prompt_tokens = 120;
+    ev->usage->completion_tokens = 7;
     return ev;
 }
 
@@ -144,6 +146,10 @@ START_TEST(test_human_and_failures)
     ck_assert_double_eq_tol(s->human_n, 1, 1e-9);
     ck_assert_double_eq_tol(s->errors, 1, 1e-9);
     ck_assert_double_eq_tol(s->cost, 0.004, 1e-12); /* the judged and the unscored answer's */
+    /* Tokens of every answer that came back, scored or not (what a query costs). */
+    ck_assert_double_eq_tol(s->tok_n, 2, 1e-9);
+    ck_assert_double_eq_tol(s->tok_in, 240, 1e-9);
+    ck_assert_double_eq_tol(s->tok_out, 14, 1e-9);
     free(stats);
     lyc_feedback_free(&unscored);
     lyc_feedback_free(&human);
