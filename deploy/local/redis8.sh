@@ -137,7 +137,10 @@ is_cached() {
 # and that the build has TLS (redis-cli lists its --tls options only then).
 verify_server() {
   local bin_dir="$1" tmp sock out
-  "$bin_dir/redis-cli" --help 2>&1 | grep -q -- '--tls' \
+  # Read the whole help first: grep -q stops reading at the first match, and
+  # under pipefail the SIGPIPE that redis-cli then gets would fail the check.
+  out="$("$bin_dir/redis-cli" --help 2>&1 || true)"
+  grep -q -- '--tls' <<<"$out" \
     || die "$bin_dir/redis-cli was built without TLS (BUILD_TLS=yes expected)"
   tmp="$(mktemp -d)"
   sock="$tmp/redis.sock"
